@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One target per layer; the directions between them are the ones in ARCHITECTURE.md:
+// EventLoop knows no HTTP, HTTP1 knows no rules or tokens, NetworkPolicy and Tokens are pure,
+// Config is a leaf of plain values, and only Proxy knows them all.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "portcullis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "portcullis", targets: ["portcullis"]),
+        .library(name: "Config", targets: ["Config"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C at the edges.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "CSystem",
+            dependencies: ["COpenSSL", "CCurl"],
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+
+        // Layers.
+        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .executableTarget(
+            name: "portcullis",
+            dependencies: [
+                "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Tests.
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,46 @@
+// The one C target: it exposes the Linux headers Glibc's Swift module leaves out (epoll, eventfd,
+// timerfd, accept4) and wraps what Swift cannot call (function-like macros, variadic functions).
+// Nothing else belongs here.
+#ifndef PORTCULLIS_CSYSTEM_H
+#define PORTCULLIS_CSYSTEM_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <curl/curl.h>
+
+// epoll's flags are a C enum whose high bit (EPOLLET) does not import as a UInt32 constant.
+static const uint32_t cs_EPOLLIN = EPOLLIN;
+static const uint32_t cs_EPOLLOUT = EPOLLOUT;
+static const uint32_t cs_EPOLLERR = EPOLLERR;
+static const uint32_t cs_EPOLLHUP = EPOLLHUP;
+static const uint32_t cs_EPOLLRDHUP = EPOLLRDHUP;
+static const uint32_t cs_EPOLLET = EPOLLET;
+
+/// accept4(2): Glibc's module does not export it.
+int cs_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+/// epoll_event is packed on x86-64; Swift cannot lay it out, so these read and write it.
+void cs_epoll_event_set(struct epoll_event *ev, uint32_t events, uint64_t data);
+uint32_t cs_epoll_event_events(const struct epoll_event *ev);
+uint64_t cs_epoll_event_data(const struct epoll_event *ev);
+size_t cs_epoll_event_size(void);
+
+// OpenSSL: function-like macros.
+long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+
+// libcurl: curl_easy_setopt is variadic; one wrapper per argument type.
+int cs_curl_easy_setopt_long(CURL *curl, int option, long value);
+int cs_curl_easy_setopt_pointer(CURL *curl, int option, void *value);
+int cs_curl_easy_setopt_string(CURL *curl, int option, const char *value);
+typedef size_t (*cs_curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+int cs_curl_easy_setopt_write_function(CURL *curl, cs_curl_write_callback callback);
+int cs_curl_easy_getinfo_long(CURL *curl, int info, long *value);
+
+#endif

@@ -1,0 +1,35 @@
+#include "CSystem.h"
+#include <openssl/ssl.h>
+#include <curl/curl.h>
+
+int cs_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+    return accept4(fd, addr, len, flags);
+}
+
+void cs_epoll_event_set(struct epoll_event *ev, uint32_t events, uint64_t data) {
+    ev->events = events;
+    ev->data.u64 = data;
+}
+uint32_t cs_epoll_event_events(const struct epoll_event *ev) { return ev->events; }
+uint64_t cs_epoll_event_data(const struct epoll_event *ev) { return ev->data.u64; }
+size_t cs_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+int cs_curl_easy_setopt_long(CURL *curl, int option, long value) {
+    return (int)curl_easy_setopt(curl, (CURLoption)option, value);
+}
+int cs_curl_easy_setopt_pointer(CURL *curl, int option, void *value) {
+    return (int)curl_easy_setopt(curl, (CURLoption)option, value);
+}
+int cs_curl_easy_setopt_string(CURL *curl, int option, const char *value) {
+    return (int)curl_easy_setopt(curl, (CURLoption)option, value);
+}
+int cs_curl_easy_setopt_write_function(CURL *curl, cs_curl_write_callback callback) {
+    return (int)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, callback);
+}
+int cs_curl_easy_getinfo_long(CURL *curl, int info, long *value) {
+    return (int)curl_easy_getinfo(curl, (CURLINFO)info, value);
+}

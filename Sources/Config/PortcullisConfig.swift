@@ -1,0 +1,111 @@
+import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything one configuration file says, as validated plain values.
+///
+/// Layers compile their own fast runtime form from these (a trie, a key set); nothing here knows
+/// a runtime type.
+public struct PortcullisConfig: Sendable, Equatable {
+    public var listeners: [ListenerSettings]
+    public var upstream: UpstreamSettings
+    /// Worker threads (one event loop each); nil means one per core.
+    public var workers: Int?
+    public var limits: LimitsSettings
+    public var timeouts: TimeoutSettings
+    public var log: LogSettings
+
+    public init(listeners: [ListenerSettings], upstream: UpstreamSettings, workers: Int? = nil,
+                limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
+        self.listeners = listeners
+        self.upstream = upstream
+        self.workers = workers
+        self.limits = limits
+        self.timeouts = timeouts
+        self.log = log
+    }
+
+    /// Reads and validates the file at `path`.
+    public static func load(path: String) throws(ConfigError) -> PortcullisConfig {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigError(key: "", line: nil, reason: "cannot read \(path): \(error.reason)")
+        }
+        return try parse(yaml: text)
+    }
+
+    /// Validates YAML text; every failure names the key (and line) that is wrong.
+    public static func parse(yaml: String) throws(ConfigError) -> PortcullisConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(key: "", line: nil, reason: "the file is empty; it needs at least 'listeners' and 'upstream'")
+            }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw yamlSyntaxError(error)
+        } catch {
+            throw ConfigError(key: "", line: nil, reason: "not valid YAML: \(error)")
+        }
+        var map = try ConfigNode(node: root, path: "").mapping()
+
+        var listeners: [ListenerSettings] = []
+        let listenerNode = try map.required("listeners")
+        for element in try listenerNode.sequence() { listeners.append(try ListenerSettings.decode(element)) }
+        guard !listeners.isEmpty else { throw listenerNode.error("at least one listener is needed") }
+
+        var config = PortcullisConfig(listeners: listeners, upstream: try UpstreamSettings.decode(try map.required("upstream")))
+        if let n = map.optional("workers") {
+            if case .scalar(let s) = n.node, s.string == "auto" {
+                config.workers = nil
+            } else {
+                config.workers = try n.int(in: 1...256)
+            }
+        }
+        if let n = map.optional("limits") { config.limits = try LimitsSettings.decode(n) }
+        if let n = map.optional("timeouts") { config.timeouts = try TimeoutSettings.decode(n) }
+        if let n = map.optional("log") { config.log = try LogSettings.decode(n) }
+        try map.finish()
+        return config
+    }
+
+    static func yamlSyntaxError(_ error: YamlError) -> ConfigError {
+        switch error {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ConfigError(key: duplicates.sorted().joined(separator: ", "), line: context.mark.line,
+                               reason: "the key appears twice in the mapping that starts on this line")
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return ConfigError(key: "", line: mark.line, reason: "not valid YAML: \(problem)")
+        default:
+            return ConfigError(key: "", line: nil, reason: "not valid YAML: \(error)")
+        }
+    }
+}
+
+struct FileReadError: Error { let reason: String }
+
+/// Reads a whole small file with read(2); Config stays free of Foundation.
+func readFile(_ path: String) throws(FileReadError) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16_384)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw FileReadError(reason: String(cString: strerror(errno)))
+        }
+        if n == 0 { break }
+        bytes += chunk[0..<n]
+        if bytes.count > 4 << 20 { throw FileReadError(reason: "the file is larger than 4 MiB") }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,79 @@
+/// The one backend that admitted requests go to (`upstream`).
+public struct UpstreamSettings: Sendable, Equatable {
+    /// Host name or numeric address, without brackets; resolved once at startup.
+    public var host: String
+    public var port: UInt16
+    /// Idle keep-alive connections each worker keeps to the upstream.
+    public var maxIdleConnections: Int
+    public var connectTimeout: Duration
+    /// How long the upstream may take to start its response once the request was sent.
+    public var responseTimeout: Duration
+
+    public init(host: String, port: UInt16, maxIdleConnections: Int = 64,
+                connectTimeout: Duration = .seconds(2), responseTimeout: Duration = .seconds(60)) {
+        self.host = host
+        self.port = port
+        self.maxIdleConnections = maxIdleConnections
+        self.connectTimeout = connectTimeout
+        self.responseTimeout = responseTimeout
+    }
+
+    public var url: String {
+        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+
+    static func decode(_ node: ConfigNode) throws(ConfigError) -> UpstreamSettings {
+        var map = try node.mapping()
+        let urlNode = try map.required("url")
+        let (host, port) = try parseURL(urlNode)
+        var settings = UpstreamSettings(host: host, port: port)
+        if let n = map.optional("max_idle_connections") { settings.maxIdleConnections = try n.int(in: 0...100_000) }
+        if let n = map.optional("connect_timeout") { settings.connectTimeout = try positive(n) }
+        if let n = map.optional("response_timeout") { settings.responseTimeout = try positive(n) }
+        try map.finish()
+        return settings
+    }
+
+    static func parseURL(_ node: ConfigNode) throws(ConfigError) -> (String, UInt16) {
+        let text = try node.string()
+        if text.hasPrefix("https://") {
+            throw node.error("https upstreams are not supported yet; use http://host:port for a backend on the same host or pod")
+        }
+        guard text.hasPrefix("http://") else {
+            throw node.error("'\(text)' is not an upstream URL; write http://host:port, e.g. http://127.0.0.1:8000")
+        }
+        var rest = Substring(text.dropFirst("http://".count))
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/"), !rest.contains("@"), !rest.contains("?") else {
+            throw node.error("'\(text)' has a path, query or user part; the upstream URL is only http://host:port")
+        }
+        var host: Substring, port: UInt16 = 80
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { throw node.error("'\(text)' has an unclosed '['") }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = UInt16(after.dropFirst()), p > 0 else { throw node.error("'\(text)' has a bad port") }
+                port = p
+            } else if !after.isEmpty {
+                throw node.error("'\(text)' is not http://host:port")
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            guard let p = UInt16(rest[rest.index(after: colon)...]), p > 0 else {
+                throw node.error("'\(text)' has a bad port; ports are 1-65535")
+            }
+            port = p
+        } else {
+            host = rest
+        }
+        guard !host.isEmpty else { throw node.error("'\(text)' has no host") }
+        return (String(host), port)
+    }
+}
+
+func positive(_ node: ConfigNode) throws(ConfigError) -> Duration {
+    let value = try node.duration()
+    guard value > .zero else { throw node.error("must be longer than zero") }
+    return value
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12.
+set -euo pipefail
+packages=(libssl-dev libnghttp2-dev libcurl4-openssl-dev pkg-config curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi

@@ -143,6 +143,9 @@ struct MappingReader {
         return node
     }
 
+    /// The keys in file order, for mappings whose keys are data (`claim_headers`).
+    var keys: [String] { entries.map(\.key) }
+
     /// Fails on the first key that no decoder asked for, suggesting the closest known one.
     func finish() throws(ConfigError) {
         for entry in entries where !used.contains(entry.key) {

@@ -15,6 +15,8 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var limits: LimitsSettings
     public var timeouts: TimeoutSettings
     public var log: LogSettings
+    /// Bearer-token requirement; nil when the file has no `auth` section.
+    public var auth: AuthSettings?
 
     public init(listeners: [ListenerSettings], upstream: UpstreamSettings, workers: Int? = nil,
                 limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
@@ -24,6 +26,7 @@ public struct PortcullisConfig: Sendable, Equatable {
         self.limits = limits
         self.timeouts = timeouts
         self.log = log
+        self.auth = nil
     }
 
     /// Reads and validates the file at `path`.
@@ -70,6 +73,7 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("limits") { config.limits = try LimitsSettings.decode(n) }
         if let n = map.optional("timeouts") { config.timeouts = try TimeoutSettings.decode(n) }
         if let n = map.optional("log") { config.log = try LogSettings.decode(n) }
+        if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
         try map.finish()
         return config
     }

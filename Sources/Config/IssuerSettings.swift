@@ -1,0 +1,90 @@
+/// One trusted token issuer (`auth.issuers[]`) and where its keys come from.
+public struct IssuerSettings: Sendable, Equatable {
+    /// Exactly one source of keys; the token never supplies its own.
+    public enum KeySource: Sendable, Equatable {
+        /// OpenID Connect discovery document; its `issuer` must equal ``IssuerSettings/issuer``.
+        case discovery(url: String)
+        case jwksURL(String)
+        case jwksFile(path: String)
+    }
+
+    public static let supportedAlgorithms = [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+        "HS256", "HS384", "HS512",
+    ]
+
+    /// Matched exactly against the token's `iss`.
+    public var issuer: String
+    public var keySource: KeySource
+    /// The token's `aud` (string or any element of an array) must be one of these.
+    public var audiences: [String]
+    /// Allow-list of JWS `alg` values.
+    public var algorithms: [String]
+    /// A file holding the shared secret for HS256/384/512; only HMAC algorithms use it.
+    public var hmacSecretFile: String?
+
+    public init(issuer: String, keySource: KeySource, audiences: [String], algorithms: [String] = ["RS256"],
+                hmacSecretFile: String? = nil) {
+        self.issuer = issuer
+        self.keySource = keySource
+        self.audiences = audiences
+        self.algorithms = algorithms
+        self.hmacSecretFile = hmacSecretFile
+    }
+
+    static func decode(_ node: ConfigNode) throws(ConfigError) -> IssuerSettings {
+        var map = try node.mapping()
+        let issuerNode = try map.required("issuer")
+        let issuer = try issuerNode.string()
+        guard !issuer.isEmpty else { throw issuerNode.error("the issuer must not be empty") }
+
+        var sources: [KeySource] = []
+        if let n = map.optional("discovery_url") { sources.append(.discovery(url: try fetchURL(n))) }
+        if let n = map.optional("jwks_url") { sources.append(.jwksURL(try fetchURL(n))) }
+        if let n = map.optional("jwks_file") { sources.append(.jwksFile(path: try n.string())) }
+        guard sources.count == 1, let keySource = sources.first else {
+            throw node.error("issuer '\(issuer)' needs exactly one of discovery_url, jwks_url or jwks_file (found \(sources.count))")
+        }
+
+        let audiencesNode = try map.required("audiences")
+        let audiences = try audiencesNode.stringList()
+        guard !audiences.isEmpty, !audiences.contains("") else {
+            throw audiencesNode.error("list at least one audience this service accepts, e.g. api://service-b")
+        }
+
+        var algorithms = ["RS256"]
+        if let n = map.optional("algorithms") {
+            algorithms = []
+            for element in try n.sequence() {
+                let alg = try element.string()
+                guard supportedAlgorithms.contains(alg) else {
+                    throw element.error("'\(alg)' is not a supported algorithm; use one of " + supportedAlgorithms.joined(separator: ", "))
+                }
+                algorithms.append(alg)
+            }
+            guard !algorithms.isEmpty else { throw n.error("the algorithm allow-list must not be empty") }
+        }
+
+        let secretNode = map.optional("hmac_secret_file")
+        let secret = try secretNode?.string()
+        let wantsHMAC = algorithms.contains { $0.hasPrefix("HS") }
+        if wantsHMAC && secret == nil {
+            throw node.error("issuer '\(issuer)' allows HMAC algorithms but has no hmac_secret_file")
+        }
+        if let secretNode, !wantsHMAC {
+            throw secretNode.error("hmac_secret_file is set but no HS256/HS384/HS512 algorithm is allowed")
+        }
+        try map.finish()
+        return IssuerSettings(issuer: issuer, keySource: keySource, audiences: audiences,
+                              algorithms: algorithms, hmacSecretFile: secret)
+    }
+
+    /// Keys travel over https; plain http is accepted only to this host (tests, a local mock IdP).
+    static func fetchURL(_ node: ConfigNode) throws(ConfigError) -> String {
+        let url = try node.string()
+        if url.hasPrefix("https://") { return url }
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        if loopback.contains(where: { url.hasPrefix($0 + ":") || url.hasPrefix($0 + "/") }) { return url }
+        throw node.error("'\(url)' must be an https:// URL (plain http is accepted only for 127.0.0.1, ::1 and localhost)")
+    }
+}

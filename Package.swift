@@ -14,7 +14,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "portcullis", targets: ["portcullis"]),
+        .library(name: "EventLoop", targets: ["EventLoop"]),
+        .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "Config", targets: ["Config"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,11 +43,19 @@ let package = Package(
         ),
 
         // Layers.
+        .target(name: "EventLoop", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "HTTP1", swiftSettings: strict),
+        .target(
+            name: "Proxy",
+            dependencies: ["EventLoop", "HTTP1", "Config", "CSystem"],
+            swiftSettings: strict
+        ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CSystem"], swiftSettings: strict),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config",
+                "Config", "Proxy", "EventLoop", "DemoBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,173 @@
+public import EventLoop
+import HTTP1
+import CSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small HTTP/1.1 backend for the Quick start and load runs: it answers every request with a
+/// JSON echo of what it received (method, target, headers), so a person can see exactly what
+/// the proxy forwarded. `/bytes/N` answers N bytes, for throughput runs.
+public final class DemoBackend: @unchecked Sendable {
+    // Unchecked: the loop and connections are touched only by the backend's own thread after
+    // start(); other threads call stop(), which uses the loop's cross-thread stop.
+    let loop: EventLoop
+    let listenFD: Int32
+    public let address: SocketAddress
+    private var thread = pthread_t()
+
+    public init(host: String, port: UInt16) throws(SystemError) {
+        guard let address = SocketAddress(host: host, port: port) else { throw SystemError("inet_pton", errno: EINVAL) }
+        loop = try EventLoop()
+        listenFD = try Sys.socket(family: address.family)
+        try Sys.setOption(listenFD, SOL_SOCKET, SO_REUSEADDR, 1)
+        try Sys.setOption(listenFD, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        try Sys.bind(listenFD, address)
+        try Sys.listen(listenFD, backlog: 1024)
+        self.address = try Sys.localAddress(listenFD)
+        try loop.register(listenFD, Acceptor(backend: self))
+    }
+
+    public func start() {
+        let box = Unmanaged.passRetained(self)
+        pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let backend = Unmanaged<DemoBackend>.fromOpaque(raw).takeRetainedValue()
+            try? backend.loop.run()
+            return nil
+        }, box.toOpaque())
+    }
+
+    /// Runs on the calling thread until stopped.
+    public func run() throws(SystemError) {
+        try loop.run()
+    }
+
+    public func stop() {
+        loop.stop()
+        pthread_join(thread, nil)
+    }
+
+    final class Acceptor: EventHandler {
+        unowned let backend: DemoBackend
+        var peer = sockaddr_storage()
+        init(backend: DemoBackend) { self.backend = backend }
+
+        func handleEvent(_ events: UInt32) {
+            while let fd = try? Sys.accept(backend.listenFD, &peer) {
+                let connection = Connection(fd: fd, loop: backend.loop)
+                guard (try? backend.loop.register(fd, connection)) != nil else {
+                    Sys.close(fd)
+                    continue
+                }
+                connection.handleEvent(cs_EPOLLIN)
+            }
+        }
+    }
+
+    final class Connection: EventHandler {
+        let fd: Int32
+        unowned let loop: EventLoop
+        let input = IOBuffer(capacity: 16 * 1024)
+        let output = IOBuffer(capacity: 16 * 1024)
+        var parser = RequestParser()
+        var head = RequestHead()
+        var closed = false
+
+        init(fd: Int32, loop: EventLoop) {
+            self.fd = fd
+            self.loop = loop
+        }
+
+        func handleEvent(_ events: UInt32) {
+            guard !closed else { return }
+            while true {
+                guard let n = try? input.read(from: fd, maxHeld: 1 << 20) else { break }
+                if n == 0 { finish(); return }
+                if !serve() { return }
+            }
+            _ = serve()
+            _ = try? output.write(to: fd)
+        }
+
+        /// Answers every complete request in the buffer; false once the connection is closed.
+        private func serve() -> Bool {
+            while true {
+                let complete: Bool
+                do {
+                    complete = try parser.parse(input.readable, into: &head)
+                } catch {
+                    output.append("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    finish()
+                    return false
+                }
+                guard complete else { return true }
+                var bodyLength = 0
+                if case .contentLength(let n) = head.framing {
+                    guard input.readableBytes >= head.length + Int(n) else { return true }
+                    bodyLength = Int(n)
+                } else if head.framing == .chunked {
+                    var decoder = ChunkedDecoder()
+                    var done = false
+                    let bytes = UnsafeRawBufferPointer(rebasing: input.readable[head.length...])
+                    guard let used = try? decoder.decode(bytes, { if case .end = $0 { done = true } }) else {
+                        finish()
+                        return false
+                    }
+                    guard done else { return true }
+                    bodyLength = used
+                }
+                respond(body: bodyLength)
+                parser.reset()
+                input.consume(head.length + bodyLength)
+                if !head.keepAlive { finish(); return false }
+            }
+        }
+
+        private func respond(body: Int) {
+            let bytes = input.readable
+            let target = UnsafeRawBufferPointer(rebasing: bytes[head.target])
+            if target.starts(with: "/bytes/".utf8), let size = Int(String(decoding: target.dropFirst(7), as: UTF8.self)), size >= 0, size <= 64 << 20 {
+                output.append("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ")
+                output.append(decimal: UInt64(size))
+                output.append("\r\n\r\n")
+                output.reserve(size)
+                for _ in 0..<size { output.append(byte: UInt8(ascii: "x")) }
+                return
+            }
+            let json = IOBuffer(capacity: 1024)
+            json.append("{\"method\":\"")
+            appendJSON(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]), to: json)
+            json.append("\",\"target\":\"")
+            appendJSON(target, to: json)
+            json.append("\",\"body_bytes\":")
+            json.append(decimal: UInt64(body))
+            json.append(",\"headers\":[")
+            for (i, field) in head.headers.enumerated() {
+                json.append(i == 0 ? "[\"" : ",[\"")
+                appendJSON(UnsafeRawBufferPointer(rebasing: bytes[field.name]), to: json)
+                json.append("\",\"")
+                appendJSON(UnsafeRawBufferPointer(rebasing: bytes[field.value]), to: json)
+                json.append("\"]")
+            }
+            json.append("]}\n")
+            output.append("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ")
+            output.append(decimal: UInt64(json.readableBytes))
+            output.append(head.keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n")
+            if head.method != .head { output.append(json.readable) }
+        }
+
+        private func appendJSON(_ bytes: UnsafeRawBufferPointer, to out: IOBuffer) {
+            for b in bytes {
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { out.append(byte: UInt8(ascii: "\\")) }
+                out.append(byte: b < 0x20 || b >= 0x7F ? UInt8(ascii: "?") : b)
+            }
+        }
+
+        private func finish() {
+            _ = try? output.write(to: fd)
+            closed = true
+            loop.close(fd)
+        }
+    }
+}

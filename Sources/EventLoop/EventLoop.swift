@@ -1,0 +1,250 @@
+import CSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Something that owns a file descriptor registered with an ``EventLoop``.
+public protocol EventHandler: AnyObject {
+    /// Called on the loop's thread with the epoll event bits (`cs_EPOLLIN`, ...).
+    func handleEvent(_ events: UInt32)
+}
+
+/// One epoll loop, run by one thread for its whole life.
+///
+/// Sockets are registered edge-triggered for both directions once, so the request path makes no
+/// epoll_ctl calls: handlers read and write until EAGAIN and remember readiness themselves.
+/// Timers are a lazy min-heap (see ``TimerSlot``): pushing back a deadline costs an integer store.
+///
+/// Only ``execute(_:)`` and ``stop()`` may be called from other threads; they touch nothing but a
+/// Mutex-guarded queue and the eventfd. Everything else belongs to the loop's own thread, which is
+/// why the class can be `@unchecked Sendable`: handing it to that thread is the only crossing.
+public final class EventLoop: @unchecked Sendable {
+    private struct Slot {
+        var handler: (any EventHandler)?
+        var generation: UInt32 = 0
+    }
+
+    private struct TimerEntry {
+        let deadline: Int64
+        let handler: any TimerHandler
+    }
+
+    public let index: Int
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private var slots: [Slot] = []
+    private let events: UnsafeMutablePointer<epoll_event>
+    private let eventCapacity: Int32 = 256
+    private var heap: [TimerEntry] = []
+    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let stopping = Atomic<Bool>(false)
+    private var iterationHooks: [() -> Void] = []
+
+    /// Milliseconds on the monotonic clock, read once per loop iteration.
+    public private(set) var now: Int64
+
+    public init(index: Int = 0) throws(SystemError) {
+        self.index = index
+        epfd = try Sys.epollCreate()
+        do {
+            wakeFD = try Sys.eventFD()
+        } catch {
+            Sys.close(epfd)
+            throw error
+        }
+        events = .allocate(capacity: Int(eventCapacity))
+        now = Sys.monotonicMillis()
+        slots = Array(repeating: Slot(), count: 1024)
+        try Sys.epollControl(epfd, EPOLL_CTL_ADD, wakeFD, events: cs_EPOLLIN, data: UInt64(UInt32.max))
+    }
+
+    deinit {
+        events.deallocate()
+        Sys.close(wakeFD)
+        Sys.close(epfd)
+    }
+
+    // MARK: File descriptors
+
+    /// Registers `fd` edge-triggered for reading and writing.
+    public func register(_ fd: Int32, _ handler: any EventHandler) throws(SystemError) {
+        let index = Int(fd)
+        if index >= slots.count {
+            slots.append(contentsOf: Array(repeating: Slot(), count: max(index + 1 - slots.count, slots.count)))
+        }
+        slots[index].generation &+= 1
+        slots[index].handler = handler
+        let data = UInt64(slots[index].generation) << 32 | UInt64(UInt32(bitPattern: fd))
+        do {
+            try Sys.epollControl(epfd, EPOLL_CTL_ADD, fd,
+                                 events: cs_EPOLLIN | cs_EPOLLOUT | cs_EPOLLRDHUP | cs_EPOLLET, data: data)
+        } catch {
+            slots[index].handler = nil
+            throw error
+        }
+    }
+
+    /// Forgets `fd` and closes it. Events already fetched for it in this iteration are dropped,
+    /// even if the number is reused at once by accept.
+    public func close(_ fd: Int32) {
+        let index = Int(fd)
+        if index < slots.count {
+            slots[index].handler = nil
+            slots[index].generation &+= 1
+        }
+        // Closing removes the descriptor from the epoll set; no epoll_ctl(DEL) needed.
+        Sys.close(fd)
+    }
+
+    /// Stops watching `fd` without closing it (for a descriptor handed to another owner).
+    public func deregister(_ fd: Int32) {
+        let index = Int(fd)
+        if index < slots.count {
+            slots[index].handler = nil
+            slots[index].generation &+= 1
+        }
+        try? Sys.epollControl(epfd, EPOLL_CTL_DEL, fd, events: 0, data: 0)
+    }
+
+    // MARK: Timers
+
+    /// Sets (or moves) the deadline of `handler`; `deadlinePassed` runs on the first iteration after it.
+    @inline(__always)
+    public func setDeadline(_ handler: some TimerHandler, at deadline: Int64) {
+        handler.timer.deadline = deadline
+        if deadline < handler.timer.scheduled {
+            handler.timer.scheduled = deadline
+            push(TimerEntry(deadline: deadline, handler: handler))
+        }
+    }
+
+    @inline(__always)
+    public func clearDeadline(_ handler: some TimerHandler) {
+        handler.timer.deadline = .max
+    }
+
+    private func push(_ entry: TimerEntry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private func popMin() -> TimerEntry {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
+                if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
+                if smallest == parent { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return top
+    }
+
+    private func fireTimers() {
+        while let first = heap.first, first.deadline <= now {
+            let entry = popMin()
+            let handler = entry.handler
+            // An entry whose deadline is no longer the scheduled one was superseded by an earlier push.
+            guard handler.timer.scheduled == entry.deadline else { continue }
+            handler.timer.scheduled = .max
+            if handler.timer.deadline <= now {
+                handler.timer.deadline = .max
+                handler.deadlinePassed(now: now)
+            } else if handler.timer.deadline != .max {
+                handler.timer.scheduled = handler.timer.deadline
+                push(TimerEntry(deadline: handler.timer.deadline, handler: handler))
+            }
+        }
+    }
+
+    // MARK: Cross-thread
+
+    /// Runs `task` on this loop's thread at its next iteration. Safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.append(task) }
+        Sys.signalEventFD(wakeFD)
+    }
+
+    /// Makes ``run()`` return after the current iteration. Safe from any thread.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        Sys.signalEventFD(wakeFD)
+    }
+
+    /// Adds work done once at the end of every iteration, after all events (e.g. flushing a log buffer).
+    public func addIterationHook(_ hook: @escaping () -> Void) {
+        iterationHooks.append(hook)
+    }
+
+    // MARK: Running
+
+    /// Runs until ``stop()``; returns the error that made epoll itself fail, if any.
+    public func run() throws(SystemError) {
+        while !stopping.load(ordering: .acquiring) {
+            try runOnce(maxWaitMillis: 1000)
+        }
+    }
+
+    /// One iteration: wait for events or the nearest timer, dispatch, run timers and tasks.
+    public func runOnce(maxWaitMillis: Int64) throws(SystemError) {
+        var timeout = maxWaitMillis
+        if let first = heap.first {
+            timeout = max(0, min(timeout, first.deadline - Sys.monotonicMillis()))
+        }
+        let count = try Sys.epollWait(epfd, events, eventCapacity, timeoutMillis: Int32(timeout))
+        now = Sys.monotonicMillis()
+        var woken = false
+        for i in 0..<count {
+            let data = cs_epoll_event_data(events + i)
+            let bits = cs_epoll_event_events(events + i)
+            let fd = UInt32(truncatingIfNeeded: data)
+            if fd == UInt32.max {
+                woken = true
+                continue
+            }
+            let slot = slots[Int(fd)]
+            guard slot.generation == UInt32(truncatingIfNeeded: data >> 32), let handler = slot.handler else { continue }
+            handler.handleEvent(bits)
+        }
+        if woken {
+            Sys.drainEventFD(wakeFD)
+            let tasks = pending.withLock { queue -> [@Sendable () -> Void] in
+                let taken = queue
+                queue.removeAll(keepingCapacity: true)
+                return taken
+            }
+            for task in tasks { task() }
+        }
+        if let first = heap.first, first.deadline <= now { fireTimers() }
+        for hook in iterationHooks { hook() }
+    }
+}
+
+/// The timer state a ``TimerHandler`` carries; only ``EventLoop`` changes `scheduled`.
+public struct TimerSlot: Sendable {
+    /// When the handler wants to be called; `.max` for never.
+    public internal(set) var deadline: Int64 = .max
+    /// The earliest heap entry for this handler; later entries are stale.
+    var scheduled: Int64 = .max
+
+    public init() {}
+}
+
+public protocol TimerHandler: AnyObject {
+    var timer: TimerSlot { get set }
+    func deadlinePassed(now: Int64)
+}

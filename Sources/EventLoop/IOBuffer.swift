@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A growable byte buffer with a read and a write index, owned by one connection on one loop.
+///
+/// Bytes are appended at `writerIndex` and consumed from `readerIndex`; once all is consumed the
+/// indices return to zero, so a keep-alive connection reuses the same memory for every request.
+public final class IOBuffer {
+    public private(set) var base: UnsafeMutableRawPointer
+    public private(set) var capacity: Int
+    public private(set) var readerIndex = 0
+    public private(set) var writerIndex = 0
+
+    public init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) public var readableBytes: Int { writerIndex - readerIndex }
+    @inline(__always) public var writableBytes: Int { capacity - writerIndex }
+    @inline(__always) public var isEmpty: Bool { writerIndex == readerIndex }
+
+    /// The unread bytes. Valid until the next mutation.
+    @inline(__always)
+    public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex)
+    }
+
+    @inline(__always)
+    public func consume(_ count: Int) {
+        readerIndex += count
+        if readerIndex == writerIndex {
+            readerIndex = 0
+            writerIndex = 0
+        }
+    }
+
+    public func clear() {
+        readerIndex = 0
+        writerIndex = 0
+    }
+
+    /// Makes room for `count` more bytes, first by moving unread bytes to the front, then by growing.
+    @inline(__always)
+    public func reserve(_ count: Int) {
+        if writableBytes >= count { return }
+        reserveSlow(count)
+    }
+
+    private func reserveSlow(_ count: Int) {
+        let unread = readableBytes
+        if readerIndex > 0 && capacity - unread >= count {
+            (base).copyMemory(from: base + readerIndex, byteCount: unread)
+        } else {
+            var newCapacity = capacity * 2
+            while newCapacity - unread < count { newCapacity *= 2 }
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            grown.copyMemory(from: base + readerIndex, byteCount: unread)
+            base.deallocate()
+            base = grown
+            capacity = newCapacity
+        }
+        readerIndex = 0
+        writerIndex = unread
+    }
+
+    /// Moves unread bytes to the front so the whole tail is free for the next read.
+    public func compact() {
+        guard readerIndex > 0 else { return }
+        let unread = readableBytes
+        if unread > 0 { base.copyMemory(from: base + readerIndex, byteCount: unread) }
+        readerIndex = 0
+        writerIndex = unread
+    }
+
+    @inline(__always)
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + writerIndex).copyMemory(from: source, byteCount: bytes.count)
+        writerIndex += bytes.count
+    }
+
+    @inline(__always)
+    public func append(_ literal: StaticString) {
+        append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    public func append(byte: UInt8) {
+        reserve(1)
+        base.storeBytes(of: byte, toByteOffset: writerIndex, as: UInt8.self)
+        writerIndex += 1
+    }
+
+    /// Appends a decimal number without allocating.
+    public func append(decimal value: UInt64) {
+        reserve(20)
+        var v = value
+        var length = 0
+        repeat { length += 1; v /= 10 } while v > 0
+        v = value
+        var i = length - 1
+        while i >= 0 {
+            base.storeBytes(of: UInt8(48 + v % 10), toByteOffset: writerIndex + i, as: UInt8.self)
+            v /= 10
+            i -= 1
+        }
+        writerIndex += length
+    }
+
+    /// Appends a number in lower-case hexadecimal (chunk sizes).
+    public func append(hex value: UInt64) {
+        reserve(16)
+        var length = 0
+        var v = value
+        repeat { length += 1; v >>= 4 } while v > 0
+        v = value
+        var i = length - 1
+        while i >= 0 {
+            let d = UInt8(v & 0xF)
+            base.storeBytes(of: d < 10 ? 48 + d : 87 + d, toByteOffset: writerIndex + i, as: UInt8.self)
+            v >>= 4
+            i -= 1
+        }
+        writerIndex += length
+    }
+
+    /// Reads from `fd` into free space (growing to at most `limit` bytes held).
+    /// Returns bytes read, 0 at end of stream, nil when the socket had nothing.
+    @inline(__always)
+    public func read(from fd: Int32, maxHeld limit: Int) throws(SystemError) -> Int? {
+        if writableBytes < 4096 {
+            if readableBytes + 4096 > limit { compact() } else { reserve(min(capacity, limit - readableBytes)) }
+        }
+        let space = writableBytes
+        guard space > 0 else { return nil }
+        switch try Sys.read(fd, base + writerIndex, space) {
+        case .processed(let n):
+            writerIndex += n
+            return n
+        case .wouldBlock:
+            return nil
+        }
+    }
+
+    /// Writes unread bytes to `fd`; returns true when all were written.
+    @inline(__always)
+    public func write(to fd: Int32) throws(SystemError) -> Bool {
+        while readableBytes > 0 {
+            switch try Sys.write(fd, base + readerIndex, readableBytes) {
+            case .processed(let n):
+                consume(n)
+            case .wouldBlock:
+                return false
+            }
+        }
+        return true
+    }
+}

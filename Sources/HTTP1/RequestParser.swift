@@ -1,0 +1,198 @@
+/// Bounds on a request head, from the `limits` config section.
+public struct RequestLimits: Sendable {
+    public var maxHeadBytes: Int
+    public var maxHeaders: Int
+    public var maxTargetBytes: Int
+
+    public init(maxHeadBytes: Int = 65_536, maxHeaders: Int = 100, maxTargetBytes: Int = 8_192) {
+        self.maxHeadBytes = maxHeadBytes
+        self.maxHeaders = maxHeaders
+        self.maxTargetBytes = maxTargetBytes
+    }
+}
+
+/// A strict HTTP/1.1 request-head parser over bytes (RFC 9112), incremental across reads.
+///
+/// It never copies: the parsed ``RequestHead`` holds offsets into the caller's buffer. Anything
+/// that could be read two ways by two servers (the root of request smuggling) is an error here.
+public struct RequestParser: Sendable {
+    public var limits: RequestLimits
+    /// How far a previous call already looked for the end of the head.
+    private var scanned = 0
+
+    public init(limits: RequestLimits = .init()) {
+        self.limits = limits
+    }
+
+    /// Forgets the scan position, for the next request on the connection.
+    public mutating func reset() { scanned = 0 }
+
+    /// Parses the head at the start of `bytes`. Returns false while more bytes are needed.
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer, into head: inout RequestHead) throws(HTTPError) -> Bool {
+        // RFC 9112 §2.2: empty lines before the request line are ignored.
+        var start = 0
+        while start + 1 < bytes.count, bytes[start] == 0x0D, bytes[start + 1] == 0x0A, start < 64 { start += 2 }
+        if start < bytes.count, bytes[start] == 0x0D || bytes[start] == 0x0A, start + 1 >= bytes.count { return false }
+
+        let limit = start + limits.maxHeadBytes
+        guard let end = bytes.findHeadEnd(from: max(scanned - 3, start), limit: limit) else {
+            scanned = bytes.count
+            try checkPartialHead(bytes, start: start)
+            return false
+        }
+        scanned = 0
+        head.reset()
+        try parseRequestLine(bytes, start: start, into: &head)
+        let lineEnd = head.length
+        try parseHeaders(bytes, from: lineEnd, end: end, into: &head)
+        head.length = end + 4
+        return true
+    }
+
+    /// Refuses a head that can already be seen to be bad or too big before it is complete.
+    private func checkPartialHead(_ bytes: UnsafeRawBufferPointer, start: Int) throws(HTTPError) {
+        var i = start
+        while i < bytes.count, bytes[i] != 0x20 {
+            guard isTChar(bytes[i]) else { throw .bad("bad_method", "malformed request line") }
+            i += 1
+            if i - start > 32 { throw .bad("bad_method", "malformed request line") }
+        }
+        var lineEnd = i
+        while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+        if lineEnd == bytes.count, lineEnd - start > limits.maxTargetBytes + 64 { throw .uriTooLong }
+        if bytes.count - start >= limits.maxHeadBytes {
+            throw lineEnd == bytes.count ? .uriTooLong : .headersTooLarge
+        }
+    }
+
+    private func parseRequestLine(_ bytes: UnsafeRawBufferPointer, start: Int, into head: inout RequestHead) throws(HTTPError) {
+        var p = start
+        while isTChar(bytes[p]) { p += 1 }
+        guard p > start, bytes[p] == 0x20 else { throw .bad("bad_method", "malformed request line") }
+        let methodRange = start..<p
+        head.methodRange = methodRange
+        head.method = Self.method(bytes, methodRange)
+        p += 1
+        let targetStart = p
+        var query = -1
+        while isTargetByte(bytes[p]) {
+            if bytes[p] == UInt8(ascii: "?"), query < 0 { query = p }
+            if bytes[p] == UInt8(ascii: "#") { throw .bad("bad_target", "fragment in request target") }
+            p += 1
+        }
+        let targetEnd = p
+        if targetEnd - targetStart > limits.maxTargetBytes { throw .uriTooLong }
+        guard targetEnd > targetStart, bytes[p] == 0x20 else { throw .bad("bad_request_line", "malformed request line") }
+        head.target = targetStart..<targetEnd
+        head.path = targetStart..<(query >= 0 ? query : targetEnd)
+        if bytes[targetStart] != UInt8(ascii: "/") {
+            // Only origin-form, and asterisk-form for OPTIONS: an absolute-form target would let a
+            // request name one path to the proxy's rules and another to the backend.
+            guard head.method == .options, targetEnd - targetStart == 1, bytes[targetStart] == UInt8(ascii: "*") else {
+                throw .bad("bad_target", "only origin-form request targets are accepted")
+            }
+        }
+        p += 1
+        guard p + 10 <= bytes.count,
+              bytes[p] == UInt8(ascii: "H"), bytes[p + 1] == UInt8(ascii: "T"), bytes[p + 2] == UInt8(ascii: "T"),
+              bytes[p + 3] == UInt8(ascii: "P"), bytes[p + 4] == UInt8(ascii: "/"),
+              (bytes[p + 5] &- 48) < 10, bytes[p + 6] == UInt8(ascii: "."), (bytes[p + 7] &- 48) < 10
+        else { throw .bad("bad_version", "malformed HTTP version") }
+        guard bytes[p + 8] == 0x0D, bytes[p + 9] == 0x0A else { throw .bad("bad_request_line", "malformed request line") }
+        switch (bytes[p + 5], bytes[p + 7]) {
+        case (UInt8(ascii: "1"), UInt8(ascii: "1")): head.isHTTP11 = true
+        case (UInt8(ascii: "1"), UInt8(ascii: "0")): head.isHTTP11 = false
+        default: throw .badVersion
+        }
+        if head.method == .connect { throw .connectRefused }
+        head.length = p + 10
+    }
+
+    private func parseHeaders(_ bytes: UnsafeRawBufferPointer, from: Int, end: Int, into head: inout RequestHead) throws(HTTPError) {
+        var hosts = 0
+        var contentLength: UInt64?
+        var chunked = false
+        var sawTransferEncoding = false
+        var connectionClose = false, connectionKeepAlive = false, connectionUpgrade = false
+        var upgradeOffered = false, upgradeH2C = false
+        var expect = false
+        let maxFields = limits.maxHeaders
+        // `end` is the first CR of CRLFCRLF; field lines end at end+2.
+        if from < end + 2 {
+            _ = try parseFieldLines(bytes, from: from, end: end, maxFields: maxFields) { (field: inout HeaderField) throws(HTTPError) in
+                switch field.kind {
+                case .host:
+                    hosts += 1
+                    head.host = field.value
+                case .contentLength:
+                    contentLength = try parseContentLength(bytes, field.value, previous: contentLength)
+                case .transferEncoding:
+                    sawTransferEncoding = true
+                    try parseTransferEncoding(bytes, field.value, chunkedSeen: &chunked)
+                case .connection:
+                    forEachListElement(bytes, field.value) { token in
+                        if bytes.equalsLowercase(token, "close") { connectionClose = true }
+                        else if bytes.equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
+                        else if bytes.equalsLowercase(token, "upgrade") { connectionUpgrade = true }
+                        else if head.nominated.count < 16 { head.nominated.append(token) }
+                        return true
+                    }
+                case .expect:
+                    if bytes.equalsLowercase(field.value, "100-continue") { expect = true }
+                    else if head.isHTTP11 { throw .expectationFailed }
+                case .upgrade:
+                    upgradeOffered = true
+                    forEachListElement(bytes, field.value) { token in
+                        // h2c would open a connection on which later requests skip our checks.
+                        if bytes.equalsLowercase(token, "h2c") { upgradeH2C = true; return false }
+                        return true
+                    }
+                default:
+                    break
+                }
+                head.headers.append(field)
+            }
+        }
+        if head.isHTTP11 ? hosts != 1 : hosts > 1 {
+            throw .bad(hosts == 0 ? "missing_host" : "duplicate_host", "exactly one Host header is required")
+        }
+        if sawTransferEncoding {
+            guard contentLength == nil else {
+                throw .bad("content_length_and_chunked", "both Content-Length and Transfer-Encoding")
+            }
+            guard head.isHTTP11 else { throw .bad("chunked_in_http10", "Transfer-Encoding in an HTTP/1.0 request") }
+            head.framing = .chunked
+        } else if let contentLength, contentLength > 0 {
+            head.framing = .contentLength(contentLength)
+        }
+        head.keepAlive = head.isHTTP11 ? !connectionClose : (connectionKeepAlive && !connectionClose)
+        head.expectContinue = expect && head.isHTTP11
+        head.upgrade = upgradeOffered && connectionUpgrade && !upgradeH2C && head.framing == .none && head.isHTTP11
+    }
+
+    @inline(__always)
+    static func method(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> HTTPMethod {
+        // Methods are case-sensitive (RFC 9110 §9.1).
+        let c = range.count
+        let b0 = bytes[range.lowerBound]
+        switch (c, b0) {
+        case (3, UInt8(ascii: "G")) where matches(bytes, range, "GET"): return .get
+        case (3, UInt8(ascii: "P")) where matches(bytes, range, "PUT"): return .put
+        case (4, UInt8(ascii: "P")) where matches(bytes, range, "POST"): return .post
+        case (4, UInt8(ascii: "H")) where matches(bytes, range, "HEAD"): return .head
+        case (5, UInt8(ascii: "P")) where matches(bytes, range, "PATCH"): return .patch
+        case (5, UInt8(ascii: "T")) where matches(bytes, range, "TRACE"): return .trace
+        case (6, UInt8(ascii: "D")) where matches(bytes, range, "DELETE"): return .delete
+        case (7, UInt8(ascii: "O")) where matches(bytes, range, "OPTIONS"): return .options
+        case (7, UInt8(ascii: "C")) where matches(bytes, range, "CONNECT"): return .connect
+        default: return .other
+        }
+    }
+
+    @inline(__always)
+    static func matches(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        let lit = literal.utf8Start
+        for i in 0..<range.count where bytes[range.lowerBound + i] != lit[i] { return false }
+        return true
+    }
+}

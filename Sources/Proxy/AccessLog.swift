@@ -1,0 +1,130 @@
+import EventLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One JSON line per request on stdout, formatted into a per-worker buffer without allocating and
+/// written once per loop iteration.
+final class AccessLog {
+    let enabled: Bool
+    let worker: Int
+    private let buffer = IOBuffer(capacity: 64 * 1024)
+    private var cachedSecond: Int64 = -1
+    private var cachedStamp = [UInt8](repeating: 0, count: 19)
+
+    init(enabled: Bool, worker: Int) {
+        self.enabled = enabled
+        self.worker = worker
+    }
+
+    struct Entry {
+        var client: UnsafeRawBufferPointer
+        var method: UnsafeRawBufferPointer
+        var path: UnsafeRawBufferPointer
+        var status: Int
+        var decision: StaticString
+        var reason: String?
+        var reasonStatic: StaticString
+        var bytesOut: UInt64
+        var durationNanos: Int64
+        var note: String?
+    }
+
+    func record(_ e: Entry) {
+        guard enabled else { return }
+        let (seconds, nanos) = Sys.wallClock()
+        buffer.append("{\"ts\":\"")
+        appendStamp(seconds)
+        buffer.append(byte: UInt8(ascii: "."))
+        let millis = UInt64(nanos / 1_000_000)
+        buffer.append(byte: UInt8(48 + millis / 100))
+        buffer.append(byte: UInt8(48 + millis / 10 % 10))
+        buffer.append(byte: UInt8(48 + millis % 10))
+        buffer.append("Z\",\"worker\":")
+        buffer.append(decimal: UInt64(worker))
+        buffer.append(",\"client\":\"")
+        appendEscaped(e.client)
+        buffer.append("\",\"method\":\"")
+        appendEscaped(e.method)
+        buffer.append("\",\"path\":\"")
+        appendEscaped(e.path)
+        buffer.append("\",\"status\":")
+        buffer.append(decimal: UInt64(e.status))
+        buffer.append(",\"decision\":\"")
+        buffer.append(e.decision)
+        buffer.append("\",\"reason\":\"")
+        if var reason = e.reason {
+            reason.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+        } else {
+            buffer.append(e.reasonStatic)
+        }
+        if var note = e.note {
+            buffer.append("\",\"note\":\"")
+            note.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+        }
+        buffer.append("\",\"bytes\":")
+        buffer.append(decimal: e.bytesOut)
+        buffer.append(",\"duration_us\":")
+        buffer.append(decimal: UInt64(max(0, e.durationNanos / 1000)))
+        buffer.append("}\n")
+        if buffer.readableBytes > 48 * 1024 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        while !buffer.isEmpty {
+            let n = Glibc.write(1, buffer.base + buffer.readerIndex, buffer.readableBytes)
+            if n < 0 {
+                if errno == EINTR { continue }
+                // stdout gone or full: drop the lines rather than stall the loop.
+                break
+            }
+            buffer.consume(n)
+        }
+        buffer.clear()
+    }
+
+    private func appendStamp(_ seconds: Int64) {
+        if seconds != cachedSecond {
+            cachedSecond = seconds
+            var t = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&t, &parts)
+            let fields: [(Int, Int)] = [
+                (Int(parts.tm_year) + 1900, 4), (Int(parts.tm_mon) + 1, 2), (Int(parts.tm_mday), 2),
+                (Int(parts.tm_hour), 2), (Int(parts.tm_min), 2), (Int(parts.tm_sec), 2),
+            ]
+            let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), 0]
+            var i = 0
+            for (index, (value, width)) in fields.enumerated() {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    cachedStamp[i + k] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                i += width
+                if separators[index] != 0 {
+                    cachedStamp[i] = separators[index]
+                    i += 1
+                }
+            }
+        }
+        cachedStamp.withUnsafeBytes { buffer.append($0) }
+    }
+
+    private func appendEscaped(_ bytes: UnsafeRawBufferPointer) {
+        for b in bytes {
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                buffer.append(byte: UInt8(ascii: "\\"))
+                buffer.append(byte: b)
+            } else if b < 0x20 || b >= 0x7F {
+                buffer.append("\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                buffer.append(byte: hex.utf8Start[Int(b >> 4)])
+                buffer.append(byte: hex.utf8Start[Int(b & 0xF)])
+            } else {
+                buffer.append(byte: b)
+            }
+        }
+    }
+}

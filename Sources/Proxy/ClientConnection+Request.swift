@@ -1,0 +1,344 @@
+import EventLoop
+import HTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ClientConnection {
+    // MARK: Head
+
+    func parseHead() {
+        if input.isEmpty {
+            arm(.idle, worker.settings.idleMillis)
+            return
+        }
+        if timerPhase != .header {
+            requestStart = Sys.monotonicNanos()
+            arm(.header, worker.settings.requestHeaderMillis)
+        }
+        let complete: Bool
+        do {
+            complete = try parser.parse(input.readable, into: &head)
+        } catch {
+            reject(Decision(error), forceClose: true)
+            return
+        }
+        guard complete else { return }
+        if worker.draining { closeAfterResponse = true }
+        admit()
+    }
+
+    /// Runs the pipeline for a parsed head; forwards or answers locally.
+    private func admit() {
+        rememberForLog(input.readable)
+        var context = RequestContext(bytes: input.readable, head: head, peer: peer)
+        let result = worker.pipeline.run(&context)
+        logNote = context.logNote
+        switch result {
+        case .stop(let decision):
+            // The body (if any) was not read; the connection cannot be reused safely.
+            reject(decision, forceClose: head.framing != .none)
+        case .continue:
+            forward(context)
+        }
+    }
+
+    /// Answers locally and logs; the request never reaches the upstream.
+    func reject(_ decision: Decision, forceClose: Bool) {
+        let keepAlive = !forceClose && head.keepAlive && !closeAfterResponse && state == .readingHead
+        if requestStart == 0 { requestStart = Sys.monotonicNanos() }
+        let before = output.readableBytes
+        LocalReply.write(decision, keepAlive: keepAlive, into: output)
+        bytesOut = UInt64(output.readableBytes - before)
+        logExchange(status: decision.status, decision: "rejected", reason: decision.code, reasonStatic: "")
+        if keepAlive {
+            input.consume(head.length)
+            resetForNextRequest()
+            _ = flushOutput()
+            if !closed, !input.isEmpty { processInput() }
+        } else {
+            state = .closing
+            worker.loop.clearDeadline(self)
+            // Stop reading: whatever else the client sent is not going to be looked at.
+            readable = false
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
+        }
+    }
+
+    /// Half-closes so the client reads the whole answer before seeing the connection end.
+    func shutdownAndClose() {
+        _ = shutdown(fd, Int32(SHUT_WR))
+        close()
+    }
+
+    func resetForNextRequest() {
+        state = .readingHead
+        parser.reset()
+        requestBody = .done
+        responseBody = .done
+        responseHeadDone = false
+        retried = false
+        retryable = false
+        bytesOut = 0
+        requestStart = 0
+        logNote = nil
+        logLine.clear()
+        logMethodLength = 0
+        timerPhase = .idle
+        if input.isEmpty { arm(.idle, worker.settings.idleMillis) }
+    }
+
+    /// Copies method and path for the access log: the head's bytes may be overwritten by body
+    /// bytes before the exchange ends.
+    private func rememberForLog(_ bytes: UnsafeRawBufferPointer) {
+        guard worker.accessLog.enabled else { return }
+        logLine.clear()
+        logLine.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
+        logMethodLength = head.methodRange.count
+        let path = head.path
+        logLine.append(UnsafeRawBufferPointer(rebasing: bytes[path.lowerBound..<min(path.upperBound, path.lowerBound + 1024)]))
+    }
+
+    // MARK: Forwarding
+
+    private func forward(_ context: RequestContext) {
+        state = .exchanging
+        let bytes = input.readable
+        sentHead.clear()
+        encodeUpstreamHead(bytes, context: context, into: sentHead)
+        switch head.framing {
+        case .none, .untilClose: requestBody = .done
+        case .contentLength(let n): requestBody = .length(n)
+        case .chunked: requestBody = .chunked(ChunkedDecoder(maxTrailerBytes: worker.settings.requestLimits.maxHeadBytes))
+        }
+        retryable = head.method.isIdempotent && head.framing == .none && !head.upgrade
+        if head.expectContinue {
+            output.append("HTTP/1.1 100 Continue\r\n\r\n")
+        }
+        input.consume(head.length)
+        responseParser.reset()
+        responseHeadDone = false
+        guard attachUpstream(allowPooled: true) else { return }
+        pumpRequest()
+    }
+
+    /// Takes a pooled connection or opens one, and queues the request head on it.
+    @discardableResult
+    func attachUpstream(allowPooled: Bool) -> Bool {
+        var connection = allowPooled ? worker.pool.take() : nil
+        if connection == nil {
+            do {
+                connection = try worker.pool.connect()
+            } catch {
+                reject(.upstreamUnavailable, forceClose: true)
+                return false
+            }
+        }
+        guard let connection else { return false }
+        connection.owner = self
+        upstream = connection
+        connection.output.append(sentHead.readable)
+        if connection.connected {
+            arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
+        } else {
+            arm(.upstreamConnect, worker.settings.connectTimeoutMillis)
+        }
+        return true
+    }
+
+    /// Writes the request head as the upstream must see it: hop-by-hop fields out, framing
+    /// re-stated by us, X-Forwarded-* set, identity from the pipeline in, client identity never.
+    private func encodeUpstreamHead(_ bytes: UnsafeRawBufferPointer, context: RequestContext, into out: IOBuffer) {
+        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange.lowerBound..<head.target.upperBound]))
+        out.append(" HTTP/1.1\r\n")
+        var forwardedFor = 0
+        for field in head.headers {
+            switch field.kind {
+            case .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
+                continue
+            case .upgrade where !head.upgrade:
+                continue
+            case .xForwardedFor:
+                forwardedFor += 1
+                continue
+            default:
+                if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
+            }
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
+            out.append("\r\n")
+        }
+        // Every X-Forwarded-For field becomes one list, in order, with the client appended last.
+        out.append("X-Forwarded-For: ")
+        if forwardedFor > 0 {
+            for field in head.headers where field.kind == .xForwardedFor && !field.value.isEmpty {
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                out.append(", ")
+            }
+        }
+        appendClientAddress(context, to: out)
+        out.append("\r\n")
+        out.append("X-Forwarded-Proto: http\r\n")
+        if !head.host.isEmpty {
+            out.append("X-Forwarded-Host: ")
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
+            out.append("\r\n")
+        }
+        switch head.framing {
+        case .contentLength(let n):
+            out.append("Content-Length: ")
+            out.append(decimal: n)
+            out.append("\r\n")
+        case .chunked:
+            out.append("Transfer-Encoding: chunked\r\n")
+        case .none, .untilClose:
+            break
+        }
+        if head.upgrade { out.append("Connection: upgrade\r\n") }
+        for var line in context.upstreamHeaders {
+            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
+        }
+        out.append("\r\n")
+    }
+
+    private func appendClientAddress(_ context: RequestContext, to out: IOBuffer) {
+        if var text = context.clientAddress {
+            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        } else {
+            peer.appendHost(to: out)
+        }
+    }
+
+    // MARK: Request body
+
+    /// Moves request body bytes from the client to the upstream, within the upstream's bound.
+    func pumpRequest() {
+        guard let upstream else { return }
+        while true {
+            guard upstream.output.readableBytes < Self.highWater, !input.isEmpty else { break }
+            switch requestBody {
+            case .done:
+                break
+            case .length(let remaining):
+                let take = min(UInt64(input.readableBytes), remaining)
+                upstream.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<Int(take)]))
+                input.consume(Int(take))
+                requestBody = remaining == take ? .done : .length(remaining - take)
+                continue
+            case .chunked(var decoder):
+                let bytes = input.readable
+                let out = upstream.output
+                let consumed: Int
+                var finished = false
+                do {
+                    consumed = try decoder.decode(bytes) { event in
+                        switch event {
+                        case .data(let range):
+                            out.append(hex: UInt64(range.count))
+                            out.append("\r\n")
+                            out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                            out.append("\r\n")
+                        case .end(let trailers):
+                            out.append("0\r\n")
+                            appendTrailers(bytes, trailers, to: out)
+                            out.append("\r\n")
+                            finished = true
+                        }
+                    }
+                } catch {
+                    // The head already went upstream; the only safe answer is to end both sides.
+                    failMidRequest(Decision(error))
+                    return
+                }
+                input.consume(consumed)
+                requestBody = finished ? .done : .chunked(decoder)
+                if !finished && consumed == 0 { break }
+                continue
+            case .untilClose:
+                break
+            }
+            break
+        }
+        if case .done = requestBody, head.framing != .none { retryable = false }
+        if !upstream.flush() { upstreamFailed() }
+    }
+
+    /// Copies trailer fields that may travel as trailers (no framing, routing or auth fields).
+    func appendTrailers(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, to out: IOBuffer) {
+        guard !range.isEmpty else { return }
+        var p = range.lowerBound
+        while p < range.upperBound {
+            var e = p
+            while e + 1 < range.upperBound, !(bytes[e] == 0x0D && bytes[e + 1] == 0x0A) { e += 1 }
+            var colon = p
+            while colon < e, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+            if HeaderKind.classifyName(bytes, p..<colon) == .other {
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[p..<e + 2]))
+            }
+            p = e + 2
+        }
+    }
+
+    /// A request that failed after its head was sent: answer if nothing was answered yet, then close.
+    func failMidRequest(_ decision: Decision) {
+        upstream?.close()
+        upstream = nil
+        if !responseHeadDone && bytesOut == 0 {
+            state = .readingHead
+            reject(decision, forceClose: true)
+        } else {
+            abort()
+        }
+    }
+
+    // MARK: Tunnel
+
+    func pumpTunnelToUpstream() {
+        guard let upstream else { return }
+        if !input.isEmpty {
+            upstream.output.append(input.readable)
+            input.clear()
+        }
+        if !upstream.flush() { abort() }
+    }
+}
+
+extension HeaderKind {
+    static func classifyName(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> HeaderKind {
+        if name.isEmpty { return .hopByHop }
+        let kind = HeaderKind.classify(bytes, name)
+        if kind != .other { return kind }
+        // Fields that must never arrive as trailers even though they are ordinary in a head.
+        let lowered = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[name]), as: UTF8.self).lowercased()
+        switch lowered {
+        case "content-type", "content-encoding", "content-range", "cookie", "set-cookie", "www-authenticate",
+             "proxy-authorization", "proxy-authenticate", "cache-control", "expires", "age", "date", "location",
+             "retry-after", "vary", "max-forwards", "trailer":
+            return .hopByHop
+        default:
+            return .other
+        }
+    }
+}
+
+extension SocketAddress {
+    /// Writes the numeric host (no port, no brackets) without allocating.
+    func appendHost(to out: IOBuffer) {
+        var text = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &text) { raw in
+            let length = formatHost(into: raw)
+            out.append(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        }
+    }
+
+    /// Formats the numeric host into `raw` (at least 46 bytes); returns its length.
+    func formatHost(into raw: UnsafeMutableRawBufferPointer) -> Int {
+        guard let base = raw.baseAddress else { return 0 }
+        let chars = base.assumingMemoryBound(to: CChar.self)
+        chars[0] = 0
+        withAddressBytes { bytes in
+            _ = inet_ntop(family, bytes.baseAddress, chars, socklen_t(raw.count))
+        }
+        return strlen(chars)
+    }
+}

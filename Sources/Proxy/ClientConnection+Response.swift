@@ -1,0 +1,359 @@
+import EventLoop
+import HTTP1
+import CSystem
+
+extension ClientConnection {
+    // MARK: Upstream events
+
+    func upstreamEvent(_ events: UInt32) {
+        guard let upstream, !closed else { return }
+        if !upstream.connected {
+            guard upstream.writable || upstream.readable else { return }
+            let error = Sys.socketError(upstream.fd)
+            guard error == 0 else {
+                upstreamFailed()
+                return
+            }
+            upstream.connected = true
+            upstream.writable = true
+            arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
+        }
+        if upstream.writable, !upstream.output.isEmpty {
+            guard upstream.flush() else {
+                upstreamFailed()
+                return
+            }
+            // Room again upstream: take more of the client's body.
+            if upstream.output.readableBytes < Self.highWater {
+                if state == .tunnel { pumpTunnelToUpstream() } else { pumpRequest() }
+                if closed { return }
+                drive()
+                if closed { return }
+            }
+        }
+        if upstream.readable {
+            readUpstream(upstream)
+        }
+    }
+
+    /// Reads what the upstream sent, within the client's output bound, and passes it on.
+    private func readUpstream(_ upstream: UpstreamConnection) {
+        var rounds = 0
+        while upstream.readable && !closed && self.upstream === upstream && rounds < 16 {
+            rounds += 1
+            if output.readableBytes >= Self.highWater { break }
+            let space = upstream.input.writableBytes
+            let n: Int?
+            do {
+                n = try upstream.input.read(from: upstream.fd, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
+            } catch {
+                upstream.readable = false
+                upstreamFailed()
+                return
+            }
+            guard let n else {
+                upstream.readable = false
+                break
+            }
+            if n == 0 {
+                upstream.readable = false
+                upstreamEOF()
+                return
+            }
+            if n < space { upstream.readable = false }
+            if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
+        }
+    }
+
+    func upstreamWaitingForClientSpace() -> Bool {
+        guard let upstream, state == .exchanging || state == .tunnel else { return false }
+        return !upstream.input.isEmpty && output.readableBytes < Self.highWater
+    }
+
+    // MARK: Response
+
+    /// Moves response bytes from the upstream to the client, head first.
+    func pumpResponse() {
+        guard let upstream else { return }
+        while !closed, self.upstream === upstream {
+            if !responseHeadDone {
+                let complete: Bool
+                do {
+                    complete = try responseParser.parse(upstream.input.readable, requestMethod: head.method, into: &response)
+                } catch {
+                    failMidRequest(.badUpstreamResponse)
+                    return
+                }
+                guard complete else { break }
+                retryable = false
+                if response.isInformational {
+                    if response.status == 101 {
+                        guard head.upgrade else {
+                            failMidRequest(.badUpstreamResponse)
+                            return
+                        }
+                        startTunnel(upstream)
+                        return
+                    }
+                    // 100 Continue was answered by us already; other 1xx go to HTTP/1.1 clients.
+                    if response.status != 100 && head.isHTTP11 {
+                        encodeClientHead(upstream.input.readable, informational: true)
+                    }
+                    upstream.input.consume(response.length)
+                    responseParser.reset()
+                    continue
+                }
+                responseHeadDone = true
+                arm(.transfer, worker.settings.idleMillis)
+                chunkToClient = response.framing == .chunked && head.isHTTP11
+                switch response.framing {
+                case .none: responseBody = .done
+                case .contentLength(let n): responseBody = .length(n)
+                case .chunked: responseBody = .chunked(ChunkedDecoder(maxTrailerBytes: worker.settings.requestLimits.maxHeadBytes))
+                case .untilClose: responseBody = .untilClose
+                }
+                if !head.keepAlive || response.framing == .untilClose
+                    || (response.framing == .chunked && !head.isHTTP11) {
+                    closeAfterResponse = true
+                }
+                if case .done = requestBody {} else {
+                    // The upstream answered before reading the whole body: we won't read the rest
+                    // either, so the connection cannot carry another request.
+                    closeAfterResponse = true
+                }
+                let before = output.readableBytes
+                encodeClientHead(upstream.input.readable, informational: false)
+                bytesOut += UInt64(output.readableBytes - before)
+                upstream.input.consume(response.length)
+            }
+            guard moveResponseBody(upstream) else { return }
+            if case .done = responseBody {
+                finishExchange()
+                return
+            }
+            break
+        }
+        _ = flushOutput()
+    }
+
+    /// Returns false if the connection was closed.
+    private func moveResponseBody(_ upstream: UpstreamConnection) -> Bool {
+        while output.readableBytes < Self.highWater, !upstream.input.isEmpty {
+            let before = output.readableBytes
+            switch responseBody {
+            case .done:
+                return true
+            case .length(let remaining):
+                let take = min(UInt64(upstream.input.readableBytes), remaining)
+                output.append(UnsafeRawBufferPointer(rebasing: upstream.input.readable[0..<Int(take)]))
+                upstream.input.consume(Int(take))
+                responseBody = remaining == take ? .done : .length(remaining - take)
+            case .untilClose:
+                output.append(upstream.input.readable)
+                upstream.input.clear()
+            case .chunked(var decoder):
+                let bytes = upstream.input.readable
+                let out = output
+                let chunk = chunkToClient
+                var finished = false
+                let consumed: Int
+                do {
+                    consumed = try decoder.decode(bytes) { event in
+                        switch event {
+                        case .data(let range):
+                            if chunk {
+                                out.append(hex: UInt64(range.count))
+                                out.append("\r\n")
+                            }
+                            out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                            if chunk { out.append("\r\n") }
+                        case .end(let trailers):
+                            if chunk {
+                                out.append("0\r\n")
+                                appendTrailers(bytes, trailers, to: out)
+                                out.append("\r\n")
+                            }
+                            finished = true
+                        }
+                    }
+                } catch {
+                    abort()
+                    return false
+                }
+                upstream.input.consume(consumed)
+                responseBody = finished ? .done : .chunked(decoder)
+                bytesOut += UInt64(output.readableBytes - before)
+                if !finished && consumed == 0 { return true }
+                continue
+            }
+            bytesOut += UInt64(output.readableBytes - before)
+        }
+        return true
+    }
+
+    /// Writes the response head for the client: hop-by-hop out, framing re-stated for this client.
+    private func encodeClientHead(_ bytes: UnsafeRawBufferPointer, informational: Bool) {
+        output.append("HTTP/1.1 ")
+        output.append(decimal: UInt64(response.status))
+        output.append(byte: 0x20)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[response.reason]))
+        output.append("\r\n")
+        let keepsLength = head.method == .head || response.status == 304
+        for field in response.headers {
+            switch field.kind {
+            case .contentLength where keepsLength:
+                break
+            case .contentLength, .transferEncoding, .connection, .hopByHop, .upgrade:
+                continue
+            default:
+                if !response.nominated.isEmpty, response.isNominated(field, in: bytes) { continue }
+            }
+            output.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
+            output.append("\r\n")
+        }
+        if !informational {
+            switch response.framing {
+            case .contentLength(let n):
+                output.append("Content-Length: ")
+                output.append(decimal: n)
+                output.append("\r\n")
+            case .chunked where chunkToClient:
+                output.append("Transfer-Encoding: chunked\r\n")
+            case .none where !keepsLength && response.status != 204:
+                output.append("Content-Length: 0\r\n")
+            default:
+                break
+            }
+            if closeAfterResponse || worker.draining {
+                output.append("Connection: close\r\n")
+            } else if !head.isHTTP11 {
+                output.append("Connection: keep-alive\r\n")
+            }
+        }
+        output.append("\r\n")
+    }
+
+    // MARK: Ending an exchange
+
+    private func finishExchange() {
+        guard let upstream else { return }
+        let requestDone: Bool
+        if case .done = requestBody { requestDone = true } else { requestDone = false }
+        logExchange(status: response.status, decision: "forwarded", reason: nil, reasonStatic: "allowed")
+        self.upstream = nil
+        if response.keepAlive && requestDone && upstream.input.isEmpty && !worker.draining {
+            worker.pool.release(upstream)
+        } else {
+            upstream.close()
+        }
+        if closeAfterResponse || worker.draining || peerClosed {
+            state = .closing
+            worker.loop.clearDeadline(self)
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
+            return
+        }
+        resetForNextRequest()
+        _ = flushOutput()
+        if !closed && !input.isEmpty { processInput() }
+    }
+
+    /// The upstream closed its side.
+    private func upstreamEOF() {
+        if responseHeadDone, case .untilClose = responseBody {
+            if let upstream { _ = moveResponseBody(upstream) }
+            responseBody = .done
+            closeAfterResponse = true
+            finishExchange()
+            return
+        }
+        if state == .tunnel {
+            // The upstream ended the tunnel: deliver what is queued, then close.
+            state = .closing
+            upstream?.close()
+            upstream = nil
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
+            return
+        }
+        upstreamFailed()
+    }
+
+    /// The upstream connection broke (refused, reset, closed early).
+    func upstreamFailed() {
+        guard let failed = upstream else { return }
+        let wasReused = failed.reuseCount > 0
+        failed.close()
+        upstream = nil
+        // A keep-alive connection the upstream had already closed: safe to replay once when the
+        // request is idempotent, has no body, and no response byte came back.
+        if retryable && wasReused && !retried && !responseHeadDone {
+            retried = true
+            if attachUpstream(allowPooled: false) {
+                pumpRequest()
+            }
+            return
+        }
+        if responseHeadDone || bytesOut > 0 {
+            abort()
+        } else {
+            failMidRequest(.upstreamUnavailable)
+        }
+    }
+
+    // MARK: Tunnel
+
+    private func startTunnel(_ upstream: UpstreamConnection) {
+        let bytes = upstream.input.readable
+        encodeTunnelHead(bytes)
+        upstream.input.consume(response.length)
+        responseHeadDone = true
+        state = .tunnel
+        logExchange(status: 101, decision: "forwarded", reason: nil, reasonStatic: "upgraded")
+        worker.loop.clearDeadline(self)
+        pumpTunnelToClient()
+        pumpTunnelToUpstream()
+    }
+
+    private func encodeTunnelHead(_ bytes: UnsafeRawBufferPointer) {
+        output.append("HTTP/1.1 101 ")
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[response.reason]))
+        output.append("\r\n")
+        for field in response.headers {
+            switch field.kind {
+            case .connection, .hopByHop, .contentLength, .transferEncoding: continue
+            default: break
+            }
+            output.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
+            output.append("\r\n")
+        }
+        output.append("Connection: upgrade\r\n\r\n")
+    }
+
+    func pumpTunnelToClient() {
+        guard let upstream else { return }
+        if !upstream.input.isEmpty && output.readableBytes < Self.highWater {
+            output.append(upstream.input.readable)
+            upstream.input.clear()
+        }
+        _ = flushOutput()
+    }
+
+    // MARK: Log
+
+    func logExchange(status: Int, decision: StaticString, reason: String?, reasonStatic: StaticString) {
+        let log = worker.accessLog
+        guard log.enabled else { return }
+        let duration = requestStart == 0 ? 0 : Sys.monotonicNanos() - requestStart
+        var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &clientText) { raw in
+            let length = peer.formatHost(into: raw)
+            let line = logLine.readable
+            log.record(AccessLog.Entry(
+                client: UnsafeRawBufferPointer(rebasing: raw[0..<length]),
+                method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
+                path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
+                status: status, decision: decision, reason: reason, reasonStatic: reasonStatic,
+                bytesOut: bytesOut, durationNanos: duration, note: logNote
+            ))
+        }
+    }
+}

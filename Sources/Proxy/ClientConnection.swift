@@ -1,0 +1,250 @@
+import EventLoop
+import HTTP1
+import CSystem
+
+/// One client connection and the exchange it has in flight: the proxy's state machine.
+///
+/// It lives its whole life on one worker's loop. Sockets are edge-triggered, so the connection
+/// remembers readiness (`readable`, `writable`) and reads or writes until the kernel says EAGAIN
+/// or a bound says stop; a side whose output is over ``highWater`` stops the other side's reading
+/// until it drains. Everything here runs on the loop thread.
+final class ClientConnection: EventHandler, TimerHandler {
+    enum State {
+        /// Waiting for a PROXY protocol header before the first request.
+        case proxyHeader
+        case readingHead
+        /// A request admitted and sent (or being sent) upstream; response not finished.
+        case exchanging
+        /// After a 101: bytes flow both ways untouched.
+        case tunnel
+        /// Writing the last bytes, then closing.
+        case closing
+    }
+
+    enum Body {
+        case done
+        case length(UInt64)
+        case chunked(ChunkedDecoder)
+        case untilClose
+    }
+
+    enum TimerPhase {
+        case idle, header, upstreamConnect, upstreamResponse, transfer
+    }
+
+    static let highWater = 256 * 1024
+
+    let fd: Int32
+    unowned let worker: Worker
+    let peer: SocketAddress
+    var timer = TimerSlot()
+    var timerPhase = TimerPhase.idle
+
+    let input: IOBuffer
+    let output = IOBuffer(capacity: 16 * 1024)
+    var readable = false
+    var writable = true
+    var peerClosed = false
+    var closed = false
+    var state: State
+
+    var parser: RequestParser
+    var head = RequestHead()
+    var requestBody = Body.done
+    var upstream: UpstreamConnection?
+    var responseParser: ResponseParser
+    var response = ResponseHead()
+    var responseHeadDone = false
+    var responseBody = Body.done
+    /// Whether the client gets the body chunked (HTTP/1.1) or delimited by close (HTTP/1.0).
+    var chunkToClient = false
+    var closeAfterResponse = false
+    var retried = false
+    /// The encoded upstream request head, kept to retry an idempotent request once.
+    let sentHead = IOBuffer(capacity: 2048)
+    var retryable = false
+
+    // For the access log.
+    var requestStart: Int64 = 0
+    var bytesOut: UInt64 = 0
+    var logNote: String?
+    let logLine = IOBuffer(capacity: 256)
+    var logMethodLength = 0
+
+    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool) {
+        self.fd = fd
+        self.peer = peer
+        self.worker = worker
+        self.state = expectProxyHeader ? .proxyHeader : .readingHead
+        self.parser = RequestParser(limits: worker.settings.requestLimits)
+        self.responseParser = ResponseParser(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
+        self.input = IOBuffer(capacity: 16 * 1024)
+    }
+
+    // MARK: Events
+
+    func handleEvent(_ events: UInt32) {
+        if events & cs_EPOLLOUT != 0 { writable = true }
+        if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        drive()
+    }
+
+    /// Does all the work the current readiness allows.
+    func drive() {
+        var rounds = 0
+        while !closed && rounds < 64 {
+            rounds += 1
+            if !flushOutput() { return }
+            if state == .closing {
+                if output.isEmpty { close() }
+                return
+            }
+            if upstreamWaitingForClientSpace() {
+                pumpResponse()
+                if closed { return }
+            }
+            guard readable, wantsInput() else { return }
+            guard readInput() else { return }
+            processInput()
+        }
+    }
+
+    /// Flushes queued output; false if the connection was closed because of it.
+    @inline(__always)
+    func flushOutput() -> Bool {
+        guard writable, !output.isEmpty else { return true }
+        do {
+            if try !output.write(to: fd) { writable = false }
+        } catch {
+            abort()
+            return false
+        }
+        return true
+    }
+
+    private func wantsInput() -> Bool {
+        switch state {
+        case .proxyHeader, .readingHead:
+            return true
+        case .exchanging:
+            guard case .done = requestBody else {
+                return (upstream?.output.readableBytes ?? 0) < Self.highWater && input.readableBytes < Self.highWater
+            }
+            return false
+        case .tunnel:
+            return (upstream?.output.readableBytes ?? 0) < Self.highWater
+        case .closing:
+            return false
+        }
+    }
+
+    /// One read; false when the connection ended.
+    private func readInput() -> Bool {
+        let limit = max(worker.settings.requestLimits.maxHeadBytes, 64 * 1024) + 16 * 1024
+        do {
+            let space = input.writableBytes
+            guard let n = try input.read(from: fd, maxHeld: limit) else {
+                readable = false
+                return true
+            }
+            if n == 0 {
+                readable = false
+                peerClosed = true
+                clientEOF()
+                return !closed
+            }
+            if n < space { readable = false }
+            return true
+        } catch {
+            abort()
+            return false
+        }
+    }
+
+    /// The client closed its side.
+    private func clientEOF() {
+        switch state {
+        case .readingHead where input.isEmpty, .proxyHeader where input.isEmpty:
+            close()
+        case .readingHead, .proxyHeader:
+            // A partial head and then EOF: nothing to answer to.
+            close()
+        case .exchanging:
+            if case .done = requestBody {
+                // Half-close after a full request: finish the response, then close.
+                closeAfterResponse = true
+            } else {
+                abort()
+            }
+        case .tunnel:
+            abort()
+        case .closing:
+            close()
+        }
+    }
+
+    func processInput() {
+        switch state {
+        case .proxyHeader:
+            // Listeners with proxy_protocol are refused at startup until the parser is wired in.
+            close()
+        case .readingHead:
+            parseHead()
+        case .exchanging:
+            pumpRequest()
+        case .tunnel:
+            pumpTunnelToUpstream()
+        case .closing:
+            break
+        }
+    }
+
+    // MARK: Timers
+
+    func deadlinePassed(now: Int64) {
+        guard !closed else { return }
+        switch timerPhase {
+        case .idle:
+            close()
+        case .header:
+            reject(.requestTimeout, forceClose: true)
+        case .upstreamConnect, .upstreamResponse:
+            if responseHeadDone || bytesOut > 0 {
+                abort()
+            } else {
+                upstream?.close()
+                upstream = nil
+                reject(.upstreamTimeout, forceClose: true)
+            }
+        case .transfer:
+            abort()
+        }
+    }
+
+    func arm(_ phase: TimerPhase, _ duration: Int64) {
+        timerPhase = phase
+        worker.loop.setDeadline(self, at: worker.loop.now + duration)
+    }
+
+    // MARK: Ending
+
+    /// Closes without ceremony (peer error, timeout mid-stream): nothing more can be said.
+    func abort() {
+        if state == .exchanging || state == .tunnel {
+            logExchange(status: responseHeadDone ? response.status : 0, decision: "aborted", reason: nil, reasonStatic: "connection_aborted")
+        }
+        close()
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        if let upstream {
+            upstream.close()
+            self.upstream = nil
+        }
+        worker.loop.clearDeadline(self)
+        worker.loop.close(fd)
+        worker.connectionClosed(self)
+    }
+}

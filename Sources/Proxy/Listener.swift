@@ -1,0 +1,53 @@
+import EventLoop
+import CSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker's own SO_REUSEPORT listening socket; the kernel spreads connections across workers.
+final class Listener: EventHandler {
+    let fd: Int32
+    let proxyProtocol: Bool
+    unowned let worker: Worker
+    private var peer = sockaddr_storage()
+
+    /// Binds and listens; errors name the call and the address.
+    static func open(_ address: SocketAddress) throws(SystemError) -> Int32 {
+        let fd = try Sys.socket(family: address.family)
+        do {
+            try Sys.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            try Sys.setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)
+            if address.family == AF_INET6 { try Sys.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
+            // Accepted sockets inherit TCP_NODELAY; setting it here saves a syscall per connection.
+            try Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            try Sys.bind(fd, address)
+            try Sys.listen(fd, backlog: 4096)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    init(fd: Int32, proxyProtocol: Bool, worker: Worker) {
+        self.fd = fd
+        self.proxyProtocol = proxyProtocol
+        self.worker = worker
+    }
+
+    func handleEvent(_ events: UInt32) {
+        // Edge-triggered: accept until the queue is empty or the next event would be missed.
+        while !worker.draining {
+            let client: Int32?
+            do {
+                client = try Sys.accept(fd, &peer)
+            } catch {
+                // EMFILE/ENFILE/ENOMEM: leave the rest queued; the loop's next accept event retries.
+                worker.acceptFailed(error)
+                return
+            }
+            guard let client else { return }
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol)
+        }
+    }
+}

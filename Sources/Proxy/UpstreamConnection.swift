@@ -1,0 +1,54 @@
+import EventLoop
+import CSystem
+
+/// One TCP connection to the upstream. While an exchange uses it, its events go to that
+/// exchange's ``ClientConnection``; while idle in the pool, an event means the upstream closed it.
+final class UpstreamConnection: EventHandler {
+    let fd: Int32
+    unowned let worker: Worker
+    let input = IOBuffer(capacity: 16 * 1024)
+    let output = IOBuffer(capacity: 16 * 1024)
+    var connected = false
+    var readable = false
+    var writable = false
+    var closed = false
+    /// The exchange using this connection; nil while pooled.
+    var owner: ClientConnection?
+    /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
+    var reuseCount = 0
+
+    init(fd: Int32, worker: Worker) {
+        self.fd = fd
+        self.worker = worker
+    }
+
+    func handleEvent(_ events: UInt32) {
+        if events & cs_EPOLLOUT != 0 { writable = true }
+        if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        if let owner {
+            owner.upstreamEvent(events)
+        } else {
+            // Pooled and idle: any readability is the upstream closing (or speaking out of turn).
+            if readable { worker.pool.discard(self) }
+        }
+    }
+
+    /// Writes what is queued; false means the connection failed.
+    @inline(__always)
+    func flush() -> Bool {
+        guard connected, writable, !output.isEmpty else { return true }
+        do {
+            if try !output.write(to: fd) { writable = false }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        owner = nil
+        worker.loop.close(fd)
+    }
+}

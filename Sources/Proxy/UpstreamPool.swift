@@ -1,0 +1,61 @@
+import EventLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keep-alive connections to the upstream, per worker, so no lock is ever taken.
+final class UpstreamPool {
+    let address: SocketAddress
+    let maxIdle: Int
+    private var idle: [UpstreamConnection] = []
+    unowned let worker: Worker
+
+    init(address: SocketAddress, maxIdle: Int, worker: Worker) {
+        self.address = address
+        self.maxIdle = maxIdle
+        self.worker = worker
+        idle.reserveCapacity(maxIdle)
+    }
+
+    /// The most recently used idle connection (warmest), if any.
+    func take() -> UpstreamConnection? {
+        idle.popLast()
+    }
+
+    /// Opens a new connection; the connect completes asynchronously.
+    func connect() throws(SystemError) -> UpstreamConnection {
+        let fd = try Sys.socket(family: address.family)
+        let connection = UpstreamConnection(fd: fd, worker: worker)
+        do {
+            try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            try worker.loop.register(fd, connection)
+            connection.connected = try Sys.connect(fd, address)
+            if connection.connected { connection.writable = true }
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    func release(_ connection: UpstreamConnection) {
+        connection.owner = nil
+        guard !connection.closed, idle.count < maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
+            connection.close()
+            return
+        }
+        connection.reuseCount += 1
+        connection.readable = false
+        idle.append(connection)
+    }
+
+    func discard(_ connection: UpstreamConnection) {
+        if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
+        connection.close()
+    }
+
+    func closeAll() {
+        for connection in idle { connection.close() }
+        idle.removeAll()
+    }
+}

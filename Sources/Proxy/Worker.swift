@@ -1,0 +1,104 @@
+import EventLoop
+import Config
+import CSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread, one event loop, its own listeners, upstream pool and access log.
+/// A connection accepted here lives and dies here; nothing on the request path is shared.
+final class Worker {
+    let loop: EventLoop
+    let settings: WorkerSettings
+    let accessLog: AccessLog
+    var pipeline: RequestPipeline
+    let upstreamAddress: SocketAddress
+    lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
+    private var listeners: [Listener] = []
+    private var connections: [ClientConnection?] = []
+    private(set) var connectionCount = 0
+    private(set) var draining = false
+    var onDrained: (() -> Void)?
+    var acceptErrors = 0
+
+    init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline) throws(SystemError) {
+        loop = try EventLoop(index: index)
+        self.settings = settings
+        self.upstreamAddress = upstream
+        self.pipeline = pipeline
+        accessLog = AccessLog(enabled: settings.accessLog, worker: index)
+        let log = accessLog
+        loop.addIterationHook { log.flush() }
+    }
+
+    func addListener(fd: Int32, proxyProtocol: Bool) throws(SystemError) {
+        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, worker: self)
+        try loop.register(fd, listener)
+        listeners.append(listener)
+    }
+
+    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool) {
+        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol)
+        do {
+            try loop.register(fd, connection)
+        } catch {
+            Sys.close(fd)
+            return
+        }
+        let index = Int(fd)
+        if index >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: max(index + 1 - connections.count, 256)))
+        }
+        connections[index] = connection
+        connectionCount += 1
+        // TCP_DEFER_ACCEPT means the request is usually already here: read it without waiting
+        // for the first epoll round.
+        connection.readable = true
+        connection.drive()
+        if !connection.closed && connection.state == .readingHead && connection.input.isEmpty {
+            connection.arm(.idle, settings.idleMillis)
+        }
+    }
+
+    func connectionClosed(_ connection: ClientConnection) {
+        let index = Int(connection.fd)
+        if index < connections.count, connections[index] === connection {
+            connections[index] = nil
+            connectionCount -= 1
+        }
+        if draining && connectionCount == 0 { finishDrain() }
+    }
+
+    func acceptFailed(_ error: SystemError) {
+        acceptErrors += 1
+    }
+
+    /// Stops accepting, closes idle keep-alive connections, lets the rest finish with
+    /// `Connection: close`. Runs on the loop thread.
+    func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        for listener in listeners { loop.close(listener.fd) }
+        listeners.removeAll()
+        pool.closeAll()
+        for case let connection? in connections
+        where connection.state == .readingHead && connection.input.isEmpty || connection.state == .proxyHeader {
+            connection.close()
+        }
+        if connectionCount == 0 { finishDrain() }
+    }
+
+    private func finishDrain() {
+        accessLog.flush()
+        onDrained?()
+        onDrained = nil
+    }
+
+    /// Closes everything at once (after the drain timeout).
+    func closeAll() {
+        for case let connection? in connections { connection.close() }
+        pool.closeAll()
+        accessLog.flush()
+    }
+}

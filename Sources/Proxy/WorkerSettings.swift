@@ -1,0 +1,29 @@
+import Config
+import HTTP1
+
+/// The per-worker runtime form of the config: milliseconds and limits, read on the request path.
+struct WorkerSettings: Sendable {
+    var requestLimits: RequestLimits
+    var idleMillis: Int64
+    var requestHeaderMillis: Int64
+    var connectTimeoutMillis: Int64
+    var responseTimeoutMillis: Int64
+    var maxIdleUpstream: Int
+    var accessLog: Bool
+
+    init(_ config: PortcullisConfig) {
+        requestLimits = RequestLimits(maxHeadBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders,
+                                      maxTargetBytes: config.limits.maxRequestTargetBytes)
+        idleMillis = millis(config.timeouts.idle)
+        requestHeaderMillis = millis(config.timeouts.requestHeader)
+        connectTimeoutMillis = millis(config.upstream.connectTimeout)
+        responseTimeoutMillis = millis(config.upstream.responseTimeout)
+        maxIdleUpstream = config.upstream.maxIdleConnections
+        accessLog = config.log.access
+    }
+}
+
+func millis(_ d: Duration) -> Int64 {
+    let (seconds, attoseconds) = d.components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Config
+import Proxy
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `portcullis serve`: run the proxy until SIGTERM or SIGINT, then drain and exit 0.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the proxy with a config file.")
+
+    @Option(name: .long, help: "Path to the YAML config file.")
+    var config: String
+
+    func run() throws {
+        let settings = try loadConfigOrExit(config)
+        try Runner.serve(settings)
+    }
+}
+
+enum Runner {
+    /// Everything that can fail on a bad config happens before the first socket is bound; then
+    /// the server binds (a busy port fails here, still before serving), starts, and waits.
+    static func serve(_ settings: PortcullisConfig, banner: [String] = []) throws {
+        let signals = blockShutdownSignals()
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(config: settings)
+        } catch {
+            printError("portcullis: \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try server.start()
+        } catch {
+            printError("portcullis: \(error)")
+            throw ExitCode(1)
+        }
+        for address in server.boundAddresses {
+            printError("portcullis: listening on \(address), upstream \(settings.upstream.url), \(settings.workers.map(String.init) ?? "auto") workers")
+        }
+        for line in banner { printError(line) }
+        var signal: Int32 = 0
+        var set = signals
+        sigwait(&set, &signal)
+        printError("portcullis: signal \(signal), draining for up to \(settings.timeouts.drain)")
+        server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
+        printError("portcullis: stopped")
+    }
+
+    /// Blocks SIGTERM/SIGINT in every thread (workers inherit the mask) so the main thread alone
+    /// receives them with sigwait; SIGPIPE is ignored so a closed stdout cannot kill the process.
+    static func blockShutdownSignals() -> sigset_t {
+        signal(SIGPIPE, SIG_IGN)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        return set
+    }
+}

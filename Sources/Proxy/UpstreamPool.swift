@@ -1,4 +1,5 @@
 import EventLoop
+import CSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -64,5 +64,10 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend"],
+            swiftSettings: strict
+        ),
     ]
 )

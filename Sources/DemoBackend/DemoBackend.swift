@@ -1,14 +1,21 @@
 public import EventLoop
 import HTTP1
 import CSystem
+public import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A small HTTP/1.1 backend for the Quick start and load runs: it answers every request with a
 /// JSON echo of what it received (method, target, headers), so a person can see exactly what
-/// the proxy forwarded. `/bytes/N` answers N bytes, for throughput runs.
+/// the proxy forwarded. `/bytes/N` answers N bytes, for throughput runs; `/status/N` answers
+/// status N; an Upgrade request is accepted with 101 and then echoed byte for byte.
 public final class DemoBackend: @unchecked Sendable {
+    /// Every byte received, in order, when recording (tests assert what the proxy forwarded).
+    public let recorded = Mutex<[UInt8]>([])
+    public let requestCount = Atomic<Int>(0)
+    let recording: Bool
+
     // Unchecked: the loop and connections are touched only by the backend's own thread after
     // start(); other threads call stop(), which uses the loop's cross-thread stop.
     let loop: EventLoop
@@ -16,7 +23,8 @@ public final class DemoBackend: @unchecked Sendable {
     public let address: SocketAddress
     private var thread = pthread_t()
 
-    public init(host: String, port: UInt16) throws(SystemError) {
+    public init(host: String, port: UInt16, recording: Bool = false) throws(SystemError) {
+        self.recording = recording
         guard let address = SocketAddress(host: host, port: port) else { throw SystemError("inet_pton", errno: EINVAL) }
         loop = try EventLoop()
         listenFD = try Sys.socket(family: address.family)
@@ -55,7 +63,7 @@ public final class DemoBackend: @unchecked Sendable {
 
         func handleEvent(_ events: UInt32) {
             while let fd = try? Sys.accept(backend.listenFD, &peer) {
-                let connection = Connection(fd: fd, loop: backend.loop)
+                let connection = Connection(fd: fd, backend: backend)
                 guard (try? backend.loop.register(fd, connection)) != nil else {
                     Sys.close(fd)
                     continue
@@ -67,23 +75,35 @@ public final class DemoBackend: @unchecked Sendable {
 
     final class Connection: EventHandler {
         let fd: Int32
-        unowned let loop: EventLoop
+        unowned let backend: DemoBackend
+        var loop: EventLoop { backend.loop }
+        var tunnel = false
         let input = IOBuffer(capacity: 16 * 1024)
         let output = IOBuffer(capacity: 16 * 1024)
         var parser = RequestParser()
         var head = RequestHead()
         var closed = false
 
-        init(fd: Int32, loop: EventLoop) {
+        init(fd: Int32, backend: DemoBackend) {
             self.fd = fd
-            self.loop = loop
+            self.backend = backend
         }
 
         func handleEvent(_ events: UInt32) {
             guard !closed else { return }
             while true {
+                let before = input.writerIndex
                 guard let n = try? input.read(from: fd, maxHeld: 1 << 20) else { break }
                 if n == 0 { finish(); return }
+                if backend.recording {
+                    let fresh = UnsafeRawBufferPointer(start: input.base + before, count: input.writerIndex - before)
+                    backend.recorded.withLock { $0.append(contentsOf: fresh) }
+                }
+                if tunnel {
+                    output.append(input.readable)
+                    input.clear()
+                    continue
+                }
                 if !serve() { return }
             }
             _ = serve()
@@ -117,6 +137,15 @@ public final class DemoBackend: @unchecked Sendable {
                     guard done else { return true }
                     bodyLength = used
                 }
+                backend.requestCount.add(1, ordering: .relaxed)
+                if head.upgrade {
+                    output.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+                    input.consume(head.length)
+                    tunnel = true
+                    output.append(input.readable)
+                    input.clear()
+                    return true
+                }
                 respond(body: bodyLength)
                 parser.reset()
                 input.consume(head.length + bodyLength)
@@ -132,7 +161,20 @@ public final class DemoBackend: @unchecked Sendable {
                 output.append(decimal: UInt64(size))
                 output.append("\r\n\r\n")
                 output.reserve(size)
-                for _ in 0..<size { output.append(byte: UInt8(ascii: "x")) }
+                (output.base + output.writerIndex).initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "x"), count: size)
+                output.advanceWriter(size)
+                return
+            }
+            if target.starts(with: "/status/".utf8), let status = Int(String(decoding: target.dropFirst(8), as: UTF8.self)),
+               status >= 200, status <= 599 {
+                output.append("HTTP/1.1 ")
+                output.append(decimal: UInt64(status))
+                output.append(" Status\r\n")
+                if status == 204 || status == 304 {
+                    output.append("\r\n")
+                } else {
+                    output.append("Content-Length: 7\r\n\r\nstatus\n")
+                }
                 return
             }
             let json = IOBuffer(capacity: 1024)

@@ -76,6 +76,13 @@ public final class IOBuffer {
         writerIndex = unread
     }
 
+    /// Marks `count` bytes written directly at `base + writerIndex` (after `reserve`).
+    @inline(__always)
+    public func advanceWriter(_ count: Int) {
+        precondition(count <= writableBytes)
+        writerIndex += count
+    }
+
     @inline(__always)
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }

@@ -31,6 +31,8 @@ public struct ChunkedDecoder: Sendable {
     private var inQuote = false
     private var trailerStart = -1
     public var maxTrailerBytes: Int
+    /// True once a whole chunk-size line has been read and accepted.
+    public private(set) var pastFirstSizeLine = false
 
     public init(maxTrailerBytes: Int = 16_384) {
         self.maxTrailerBytes = maxTrailerBytes
@@ -86,6 +88,7 @@ public struct ChunkedDecoder: Sendable {
             case .sizeLF:
                 guard b == 0x0A else { throw Self.badChunk }
                 p += 1
+                pastFirstSizeLine = true
                 if remaining == 0 {
                     state = .trailers
                     trailerStart = p

@@ -72,6 +72,7 @@ public struct RequestParser: Sendable {
         let methodRange = start..<p
         head.methodRange = methodRange
         head.method = Self.method(bytes, methodRange)
+        if head.method == .connect { throw .connectRefused }
         p += 1
         let targetStart = p
         var query = -1
@@ -104,7 +105,6 @@ public struct RequestParser: Sendable {
         case (UInt8(ascii: "1"), UInt8(ascii: "0")): head.isHTTP11 = false
         default: throw .badVersion
         }
-        if head.method == .connect { throw .connectRefused }
         head.length = p + 10
     }
 

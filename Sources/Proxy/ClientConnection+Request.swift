@@ -118,6 +118,12 @@ extension ClientConnection {
         input.consume(head.length)
         responseParser.reset()
         responseHeadDone = false
+        if head.framing == .chunked {
+            // Hold the head until the first chunk-size line has been validated, so a request whose
+            // body framing is bad from the start never reaches the upstream at all.
+            pumpRequest()
+            return
+        }
         guard attachUpstream(allowPooled: true) else { return }
         pumpRequest()
     }
@@ -213,21 +219,22 @@ extension ClientConnection {
 
     /// Moves request body bytes from the client to the upstream, within the upstream's bound.
     func pumpRequest() {
-        guard let upstream else { return }
+        // Before the upstream is attached (chunked requests), the body goes after the head in
+        // `sentHead` and the upstream is attached once framing has proved itself.
+        let out = upstream?.output ?? sentHead
         while true {
-            guard upstream.output.readableBytes < Self.highWater, !input.isEmpty else { break }
+            guard out.readableBytes < Self.highWater, !input.isEmpty else { break }
             switch requestBody {
             case .done:
                 break
             case .length(let remaining):
                 let take = min(UInt64(input.readableBytes), remaining)
-                upstream.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<Int(take)]))
+                out.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<Int(take)]))
                 input.consume(Int(take))
                 requestBody = remaining == take ? .done : .length(remaining - take)
                 continue
             case .chunked(var decoder):
                 let bytes = input.readable
-                let out = upstream.output
                 let consumed: Int
                 var finished = false
                 do {
@@ -246,7 +253,7 @@ extension ClientConnection {
                         }
                     }
                 } catch {
-                    // The head already went upstream; the only safe answer is to end both sides.
+                    // If the head already went upstream, the only safe answer is to end both sides.
                     failMidRequest(Decision(error))
                     return
                 }
@@ -259,8 +266,17 @@ extension ClientConnection {
             }
             break
         }
-        if case .done = requestBody, head.framing != .none { retryable = false }
+        guard let upstream else {
+            if chunkedFramingProven() { attachUpstream(allowPooled: true) }
+            return
+        }
         if !upstream.flush() { upstreamFailed() }
+    }
+
+    /// Whether the chunked body has shown at least one valid chunk-size line.
+    private func chunkedFramingProven() -> Bool {
+        if case .chunked(let decoder) = requestBody { return decoder.pastFirstSizeLine }
+        return true
     }
 
     /// Copies trailer fields that may travel as trailers (no framing, routing or auth fields).

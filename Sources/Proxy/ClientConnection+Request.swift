@@ -184,7 +184,12 @@ extension ClientConnection {
         appendClientAddress(context, to: out)
         out.append("\r\n")
         out.append("X-Forwarded-Proto: http\r\n")
-        if !head.host.isEmpty {
+        if head.host.isEmpty {
+            // An HTTP/1.0 request may come without Host; HTTP/1.1 to the upstream requires one.
+            out.append("Host: ")
+            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
+            out.append("\r\n")
+        } else {
             out.append("X-Forwarded-Host: ")
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
             out.append("\r\n")

@@ -10,6 +10,8 @@ struct WorkerSettings: Sendable {
     var responseTimeoutMillis: Int64
     var maxIdleUpstream: Int
     var accessLog: Bool
+    /// `host:port` of the upstream, for requests that arrive without a Host header.
+    var upstreamAuthority: [UInt8]
 
     init(_ config: PortcullisConfig) {
         requestLimits = RequestLimits(maxHeadBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders,
@@ -20,6 +22,8 @@ struct WorkerSettings: Sendable {
         responseTimeoutMillis = millis(config.upstream.responseTimeout)
         maxIdleUpstream = config.upstream.maxIdleConnections
         accessLog = config.log.access
+        let host = config.upstream.host.contains(":") ? "[\(config.upstream.host)]" : config.upstream.host
+        upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
     }
 }
 

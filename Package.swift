@@ -64,6 +64,8 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        // Runs the built executable; depending on it makes `swift build --build-tests` build it.
+        .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend"],

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// The executable as a user runs it: exit status and the one line of error text.
+@Suite("portcullis command line")
+struct CLITests {
+    static var binary: URL {
+        // The test bundle runs from the build products folder, beside the executable.
+        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        return exe.deletingLastPathComponent().appendingPathComponent("portcullis")
+    }
+
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    func run(_ arguments: [String], timeout: TimeInterval = 10) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus,
+                   stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                   stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    func writeConfig(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "portcullis-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func badConfigIsOneLineNamingTheKeyAndExitsBeforeListening() throws {
+        let path = try writeConfig("""
+        listeners: [{address: "127.0.0.1:18999"}]
+        upstream:
+          url: http://127.0.0.1:8000
+          connect_timeout: soon
+        """)
+        for command in ["check", "serve"] {
+            let result = try run([command, "--config", path])
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("'upstream.connect_timeout' (line 4)"))
+            #expect(!result.stderr.contains("Fatal error"))
+        }
+    }
+
+    @Test func missingFileIsAClearError() throws {
+        let result = try run(["check", "--config", "/nonexistent/portcullis.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("cannot read /nonexistent/portcullis.yaml"))
+    }
+
+    @Test func checkPrintsTheEffectiveSettings() throws {
+        let path = try writeConfig("listeners: [{address: \"127.0.0.1:18998\"}]\nupstream: {url: \"http://127.0.0.1:8000\"}\nworkers: 2\n")
+        let result = try run(["check", "--config", path])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("listener      127.0.0.1:18998"))
+        #expect(result.stdout.contains("workers       2"))
+        #expect(result.stdout.contains("connect 2.0 seconds") || result.stdout.contains("connect 2 seconds"))
+    }
+
+    @Test func busyPortFailsAtStartupWithANamedError() throws {
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) } }
+        listen(holder, 1)
+        let port = UInt16(bigEndian: address.sin_port)
+        let path = try writeConfig("listeners: [{address: \"127.0.0.1:\(port)\"}]\nupstream: {url: \"http://127.0.0.1:8000\"}\n")
+        let result = try run(["serve", "--config", path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("listener 127.0.0.1:\(port): bind failed"))
+    }
+
+    @Test func versionPrints() throws {
+        let result = try run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+}

@@ -9,7 +9,8 @@ import Glibc
 /// A small HTTP/1.1 backend for the Quick start and load runs: it answers every request with a
 /// JSON echo of what it received (method, target, headers), so a person can see exactly what
 /// the proxy forwarded. `/bytes/N` answers N bytes, for throughput runs; `/status/N` answers
-/// status N; an Upgrade request is accepted with 101 and then echoed byte for byte.
+/// status N; `/eof` answers a body framed by closing; `/close` answers normally and then closes
+/// without saying so; an Upgrade request is accepted with 101 and then echoed byte for byte.
 public final class DemoBackend: @unchecked Sendable {
     /// Every byte received, in order, when recording (tests assert what the proxy forwarded).
     public let recorded = Mutex<[UInt8]>([])
@@ -146,8 +147,20 @@ public final class DemoBackend: @unchecked Sendable {
                     input.clear()
                     return true
                 }
+                let path = UnsafeRawBufferPointer(rebasing: input.readable[head.path])
+                if path.elementsEqual("/eof".utf8) {
+                    // A response framed by the end of the connection.
+                    output.append("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end\n")
+                    finish()
+                    return false
+                }
                 respond(body: bodyLength)
                 parser.reset()
+                if path.elementsEqual("/close".utf8) {
+                    // Keep-alive promised, connection closed anyway: a stale pooled connection.
+                    finish()
+                    return false
+                }
                 input.consume(head.length + bodyLength)
                 if !head.keepAlive { finish(); return false }
             }

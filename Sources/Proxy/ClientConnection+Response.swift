@@ -60,7 +60,7 @@ extension ClientConnection {
                 upstreamEOF()
                 return
             }
-            if n < space { upstream.readable = false }
+            if n < space && !upstream.hangup { upstream.readable = false }
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
         }
     }

@@ -45,6 +45,8 @@ final class ClientConnection: EventHandler, TimerHandler {
     var readable = false
     var writable = true
     var peerClosed = false
+    /// FIN or error signalled by epoll: keep reading until read returns 0 (see UpstreamConnection).
+    var hangup = false
     var closed = false
     var state: State
 
@@ -86,6 +88,7 @@ final class ClientConnection: EventHandler, TimerHandler {
     func handleEvent(_ events: UInt32) {
         if events & cs_EPOLLOUT != 0 { writable = true }
         if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }
         drive()
     }
 
@@ -153,7 +156,7 @@ final class ClientConnection: EventHandler, TimerHandler {
                 clientEOF()
                 return !closed
             }
-            if n < space { readable = false }
+            if n < space && !hangup { readable = false }
             return true
         } catch {
             abort()

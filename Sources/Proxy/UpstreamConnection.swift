@@ -12,6 +12,9 @@ final class UpstreamConnection: EventHandler {
     var readable = false
     var writable = false
     var closed = false
+    /// The peer's FIN (or an error) was signalled; with edge triggering no further event will
+    /// announce it, so reads go on until they see it.
+    var hangup = false
     /// The exchange using this connection; nil while pooled.
     var owner: ClientConnection?
     /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
@@ -25,6 +28,7 @@ final class UpstreamConnection: EventHandler {
     func handleEvent(_ events: UInt32) {
         if events & cs_EPOLLOUT != 0 { writable = true }
         if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }
         if let owner {
             owner.upstreamEvent(events)
         } else {

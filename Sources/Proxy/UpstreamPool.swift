@@ -41,7 +41,7 @@ final class UpstreamPool {
 
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
-        guard !connection.closed, idle.count < maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
+        guard !connection.closed, !connection.hangup, idle.count < maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
             connection.close()
             return
         }

@@ -209,3 +209,34 @@ struct ForwardingTests {
         #expect(throws: (any Error).self) { _ = try RawClient.connect(port: port) }
     }
 }
+
+@Suite("Upstream connection reuse", .serialized)
+struct UpstreamReuseTests {
+    @Test func staleKeepAliveConnectionIsRetriedOnceForIdempotentRequests() throws {
+        let harness = try Harness()
+        // The backend closes after /close without announcing it; the pipelined GET then meets a
+        // pooled connection that is already dead and must be replayed on a fresh one.
+        let response = try harness.exchange("GET /close HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n", responses: 2)
+        #expect(response.statuses == [200, 200])
+        #expect(response.text.contains("\"/after\""))
+        #expect(harness.backend.requestCount.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func responseFramedByCloseIsDeliveredAndClosesTheClient() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET /eof HTTP/1.1\r\nHost: a\r\n\r\n", responses: 2)
+        #expect(response.status == 200)
+        #expect(response.text.hasSuffix("\r\n\r\nuntil the end\n"))
+        #expect(response.text.contains("Connection: close"))
+        #expect(response.closed)
+    }
+
+    @Test func keepAliveReusesOneUpstreamConnection() throws {
+        let harness = try Harness()
+        let requests = (0..<5).map { "GET /r\($0) HTTP/1.1\r\nHost: a\r\n\r\n" }.joined()
+        let response = try harness.exchange(requests, responses: 5)
+        #expect(response.statuses == [200, 200, 200, 200, 200])
+        // One connection carried all five: the backend saw five heads on one stream, in order.
+        #expect(harness.received.components(separatedBy: "GET /r").count == 6)
+    }
+}

@@ -79,6 +79,8 @@ public final class DemoBackend: @unchecked Sendable {
         unowned let backend: DemoBackend
         var loop: EventLoop { backend.loop }
         var tunnel = false
+        var discarding = 0
+        let pending = IOBuffer(capacity: 1024)
         let input = IOBuffer(capacity: 16 * 1024)
         let output = IOBuffer(capacity: 16 * 1024)
         var parser = RequestParser()
@@ -94,8 +96,9 @@ public final class DemoBackend: @unchecked Sendable {
             guard !closed else { return }
             while true {
                 let before = input.writerIndex
-                guard let n = try? input.read(from: fd, maxHeld: 1 << 20) else { break }
-                if n == 0 { finish(); return }
+                guard let result = try? input.read(from: fd, maxHeld: 1 << 20) else { finish(); return }
+                if result == .endOfStream { finish(); return }
+                guard case .read = result else { break }
                 if backend.recording {
                     let fresh = UnsafeRawBufferPointer(start: input.base + before, count: input.writerIndex - before)
                     backend.recorded.withLock { $0.append(contentsOf: fresh) }
@@ -114,6 +117,15 @@ public final class DemoBackend: @unchecked Sendable {
         /// Answers every complete request in the buffer; false once the connection is closed.
         private func serve() -> Bool {
             while true {
+                if discarding > 0 {
+                    // A large body is counted and dropped as it streams in, never held whole.
+                    let take = min(discarding, input.readableBytes)
+                    input.consume(take)
+                    discarding -= take
+                    guard discarding == 0 else { return true }
+                    output.append(pending.readable)
+                    pending.clear()
+                }
                 let complete: Bool
                 do {
                     complete = try parser.parse(input.readable, into: &head)
@@ -125,6 +137,14 @@ public final class DemoBackend: @unchecked Sendable {
                 guard complete else { return true }
                 var bodyLength = 0
                 if case .contentLength(let n) = head.framing {
+                    if n > 65_536 && input.readableBytes < head.length + Int(n) {
+                        backend.requestCount.add(1, ordering: .relaxed)
+                        respond(body: Int(n), into: pending)
+                        parser.reset()
+                        input.consume(head.length)
+                        discarding = Int(n)
+                        continue
+                    }
                     guard input.readableBytes >= head.length + Int(n) else { return true }
                     bodyLength = Int(n)
                 } else if head.framing == .chunked {
@@ -167,6 +187,10 @@ public final class DemoBackend: @unchecked Sendable {
         }
 
         private func respond(body: Int) {
+            respond(body: body, into: output)
+        }
+
+        private func respond(body: Int, into output: IOBuffer) {
             let bytes = input.readable
             let target = UnsafeRawBufferPointer(rebasing: bytes[head.target])
             if target.starts(with: "/bytes/".utf8), let size = Int(String(decoding: target.dropFirst(7), as: UTF8.self)), size >= 0, size <= 64 << 20 {

@@ -40,6 +40,9 @@ public final class EventLoop: @unchecked Sendable {
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let stopping = Atomic<Bool>(false)
     private var iterationHooks: [() -> Void] = []
+    /// Handlers that stopped early for fairness while still ready; resumed next iteration.
+    private var soon: [any EventHandler] = []
+    private var soonSwap: [any EventHandler] = []
 
     /// Milliseconds on the monotonic clock, read once per loop iteration.
     public private(set) var now: Int64
@@ -185,6 +188,13 @@ public final class EventLoop: @unchecked Sendable {
         Sys.signalEventFD(wakeFD)
     }
 
+    /// Calls `handler.handleEvent(0)` on the next iteration without waiting for epoll. For a
+    /// handler that yielded the loop while its socket may still hold data: with edge-triggered
+    /// epoll no new event would come for data that is already there.
+    public func resumeSoon(_ handler: any EventHandler) {
+        soon.append(handler)
+    }
+
     /// Adds work done once at the end of every iteration, after all events (e.g. flushing a log buffer).
     public func addIterationHook(_ hook: @escaping () -> Void) {
         iterationHooks.append(hook)
@@ -201,7 +211,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// One iteration: wait for events or the nearest timer, dispatch, run timers and tasks.
     public func runOnce(maxWaitMillis: Int64) throws(SystemError) {
-        var timeout = maxWaitMillis
+        var timeout = soon.isEmpty ? maxWaitMillis : 0
         if let first = heap.first {
             timeout = max(0, min(timeout, first.deadline - Sys.monotonicMillis()))
         }
@@ -228,6 +238,11 @@ public final class EventLoop: @unchecked Sendable {
                 return taken
             }
             for task in tasks { task() }
+        }
+        if !soon.isEmpty {
+            swap(&soon, &soonSwap)
+            for handler in soonSwap { handler.handleEvent(0) }
+            soonSwap.removeAll(keepingCapacity: true)
         }
         if let first = heap.first, first.deadline <= now { fireTimers() }
         for hook in iterationHooks { hook() }

@@ -136,21 +136,32 @@ public final class IOBuffer {
         writerIndex += length
     }
 
-    /// Reads from `fd` into free space (growing to at most `limit` bytes held).
-    /// Returns bytes read, 0 at end of stream, nil when the socket had nothing.
+    /// What one read did.
+    public enum ReadResult: Equatable {
+        /// `count` bytes arrived; `filled` means they used all the free space, so more may wait.
+        case read(count: Int, filled: Bool)
+        case endOfStream
+        /// The socket had nothing (EAGAIN).
+        case wouldBlock
+        /// The buffer already holds `maxHeld` bytes: the socket was not read, it may still be readable.
+        case full
+    }
+
+    /// Reads from `fd` into free space, growing to hold at most `limit` bytes.
     @inline(__always)
-    public func read(from fd: Int32, maxHeld limit: Int) throws(SystemError) -> Int? {
+    public func read(from fd: Int32, maxHeld limit: Int) throws(SystemError) -> ReadResult {
         if writableBytes < 4096 {
             if readableBytes + 4096 > limit { compact() } else { reserve(min(capacity, limit - readableBytes)) }
         }
-        let space = writableBytes
-        guard space > 0 else { return nil }
+        let space = min(writableBytes, max(0, limit - readableBytes))
+        guard space > 0 else { return .full }
         switch try Sys.read(fd, base + writerIndex, space) {
         case .processed(let n):
+            if n == 0 { return .endOfStream }
             writerIndex += n
-            return n
+            return .read(count: n, filled: n == space)
         case .wouldBlock:
-            return nil
+            return .wouldBlock
         }
     }
 

@@ -37,37 +37,53 @@ extension ClientConnection {
     }
 
     /// Reads what the upstream sent, within the client's output bound, and passes it on.
-    private func readUpstream(_ upstream: UpstreamConnection) {
+    func readUpstream(_ upstream: UpstreamConnection) {
         var rounds = 0
-        while upstream.readable && !closed && self.upstream === upstream && rounds < 16 {
+        while upstream.readable && !closed && self.upstream === upstream {
             rounds += 1
+            if rounds > 16 {
+                // Give other connections a turn; the socket is still ready, so come back.
+                worker.loop.resumeSoon(upstream)
+                return
+            }
             if output.readableBytes >= Self.highWater { break }
-            let space = upstream.input.writableBytes
-            let n: Int?
+            let result: IOBuffer.ReadResult
             do {
-                n = try upstream.input.read(from: upstream.fd, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
+                result = try upstream.input.read(from: upstream.fd, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
             } catch {
                 upstream.readable = false
                 upstreamFailed()
                 return
             }
-            guard let n else {
+            switch result {
+            case .read(_, let filled):
+                if !filled && !upstream.hangup { upstream.readable = false }
+                if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
+            case .wouldBlock:
                 upstream.readable = false
-                break
-            }
-            if n == 0 {
+                return
+            case .full:
+                // Still readable: resumed when the client has taken what is buffered.
+                return
+            case .endOfStream:
                 upstream.readable = false
                 upstreamEOF()
                 return
             }
-            if n < space && !upstream.hangup { upstream.readable = false }
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
         }
     }
 
-    func upstreamWaitingForClientSpace() -> Bool {
-        guard let upstream, state == .exchanging || state == .tunnel else { return false }
-        return !upstream.input.isEmpty && output.readableBytes < Self.highWater
+    /// Resumes the upstream → client direction once the client's output has room again: bytes
+    /// already buffered first, then whatever the upstream socket still holds.
+    func resumeResponseIfRoom() {
+        guard let upstream, state == .exchanging || state == .tunnel, output.readableBytes < Self.highWater else { return }
+        if !upstream.input.isEmpty {
+            if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
+        }
+        if !closed, self.upstream === upstream, upstream.readable, output.readableBytes < Self.highWater {
+            readUpstream(upstream)
+        }
     }
 
     // MARK: Response

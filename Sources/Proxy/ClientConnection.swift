@@ -95,18 +95,21 @@ final class ClientConnection: EventHandler, TimerHandler {
     /// Does all the work the current readiness allows.
     func drive() {
         var rounds = 0
-        while !closed && rounds < 64 {
+        while !closed {
             rounds += 1
+            if rounds > 64 {
+                // Fairness: yield, and come back next iteration since the socket is still ready.
+                worker.loop.resumeSoon(self)
+                return
+            }
             if !flushOutput() { return }
             if state == .closing {
                 if output.isEmpty { close() }
                 return
             }
-            if upstreamWaitingForClientSpace() {
-                pumpResponse()
-                if closed { return }
-            }
-            guard readable, wantsInput() else { return }
+            resumeResponseIfRoom()
+            if closed { return }
+            guard readable, wantsInput(), input.readableBytes < inputLimit else { return }
             guard readInput() else { return }
             processInput()
         }
@@ -131,7 +134,7 @@ final class ClientConnection: EventHandler, TimerHandler {
             return true
         case .exchanging:
             guard case .done = requestBody else {
-                return (upstream?.output.readableBytes ?? 0) < Self.highWater && input.readableBytes < Self.highWater
+                return (upstream?.output.readableBytes ?? upstreamPendingBytes) < Self.highWater && input.readableBytes < inputLimit
             }
             return false
         case .tunnel:
@@ -141,22 +144,30 @@ final class ClientConnection: EventHandler, TimerHandler {
         }
     }
 
+    /// Request bytes waiting for an upstream that is not attached yet (a chunked head on hold).
+    var upstreamPendingBytes: Int { sentHead.readableBytes }
+
+    /// Bytes of client input held at most; more waits in the kernel (backpressure).
+    var inputLimit: Int { max(worker.settings.requestLimits.maxHeadBytes, 64 * 1024) + 16 * 1024 }
+
     /// One read; false when the connection ended.
     private func readInput() -> Bool {
-        let limit = max(worker.settings.requestLimits.maxHeadBytes, 64 * 1024) + 16 * 1024
         do {
-            let space = input.writableBytes
-            guard let n = try input.read(from: fd, maxHeld: limit) else {
+            switch try input.read(from: fd, maxHeld: inputLimit) {
+            case .read(_, let filled):
+                if !filled && !hangup { readable = false }
+                if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
+            case .wouldBlock:
                 readable = false
-                return true
-            }
-            if n == 0 {
+            case .full:
+                // Still readable; reading resumes once the buffered bytes move on.
+                return false
+            case .endOfStream:
                 readable = false
                 peerClosed = true
                 clientEOF()
                 return !closed
             }
-            if n < space && !hangup { readable = false }
             return true
         } catch {
             abort()

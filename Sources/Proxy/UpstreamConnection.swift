@@ -26,6 +26,7 @@ final class UpstreamConnection: EventHandler {
     }
 
     func handleEvent(_ events: UInt32) {
+        guard !closed else { return }
         if events & cs_EPOLLOUT != 0 { writable = true }
         if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
         if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }

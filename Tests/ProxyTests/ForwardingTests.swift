@@ -132,6 +132,15 @@ struct ForwardingTests {
         #expect(body.allSatisfy { $0 == UInt8(ascii: "x") })
     }
 
+    @Test func largeRequestBodiesStreamThrough() throws {
+        let harness = try Harness()
+        let body = String(repeating: "y", count: 4_000_000)
+        let response = try harness.exchange("PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: 4000000\r\nConnection: close\r\n\r\n" + body)
+        #expect(response.status == 200)
+        #expect(response.text.contains("\"body_bytes\":4000000"))
+        #expect(harness.receivedCount > 4_000_000)
+    }
+
     @Test func websocketUpgradeBecomesATunnel() throws {
         let harness = try Harness()
         let fd = try RawClient.connect(port: harness.port)

@@ -355,6 +355,21 @@ extension SocketAddress {
     /// Formats the numeric host into `raw` (at least 46 bytes); returns its length.
     func formatHost(into raw: UnsafeMutableRawBufferPointer) -> Int {
         guard let base = raw.baseAddress else { return 0 }
+        if family == AF_INET {
+            // inet_ntop formats IPv4 with sprintf, which showed up in profiles; four octets by hand.
+            return withAddressBytes { bytes in
+                var n = 0
+                for i in 0..<4 {
+                    if i > 0 { raw[n] = UInt8(ascii: "."); n += 1 }
+                    let octet = bytes[i]
+                    if octet >= 100 { raw[n] = 48 + octet / 100; n += 1 }
+                    if octet >= 10 { raw[n] = 48 + octet / 10 % 10; n += 1 }
+                    raw[n] = 48 + octet % 10
+                    n += 1
+                }
+                return n
+            }
+        }
         let chars = base.assumingMemoryBound(to: CChar.self)
         chars[0] = 0
         withAddressBytes { bytes in

@@ -35,7 +35,9 @@ final class ClientConnection: EventHandler, TimerHandler {
     static let highWater = 256 * 1024
 
     let fd: Int32
-    unowned let worker: Worker
+    // The worker outlives every connection, pool and listener it owns (they die with its loop),
+    // so the reference needs no reference counting on the request path.
+    unowned(unsafe) let worker: Worker
     let peer: SocketAddress
     var timer = TimerSlot()
     var timerPhase = TimerPhase.idle

@@ -8,7 +8,9 @@ import Glibc
 final class Listener: EventHandler {
     let fd: Int32
     let proxyProtocol: Bool
-    unowned let worker: Worker
+    // The worker outlives every connection, pool and listener it owns (they die with its loop),
+    // so the reference needs no reference counting on the request path.
+    unowned(unsafe) let worker: Worker
     private var peer = sockaddr_storage()
 
     /// Binds and listens; errors name the call and the address.

@@ -5,7 +5,9 @@ import CSystem
 /// exchange's ``ClientConnection``; while idle in the pool, an event means the upstream closed it.
 final class UpstreamConnection: EventHandler {
     let fd: Int32
-    unowned let worker: Worker
+    // The worker outlives every connection, pool and listener it owns (they die with its loop),
+    // so the reference needs no reference counting on the request path.
+    unowned(unsafe) let worker: Worker
     let input = IOBuffer(capacity: 16 * 1024)
     let output = IOBuffer(capacity: 16 * 1024)
     var connected = false

@@ -9,7 +9,9 @@ final class UpstreamPool {
     let address: SocketAddress
     let maxIdle: Int
     private var idle: [UpstreamConnection] = []
-    unowned let worker: Worker
+    // The worker outlives every connection, pool and listener it owns (they die with its loop),
+    // so the reference needs no reference counting on the request path.
+    unowned(unsafe) let worker: Worker
 
     init(address: SocketAddress, maxIdle: Int, worker: Worker) {
         self.address = address

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Logging
 import Proxy
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,7 @@ enum Runner {
     /// the server binds (a busy port fails here, still before serving), starts, and waits.
     static func serve(_ settings: PortcullisConfig, banner: [String] = []) throws {
         let signals = blockShutdownSignals()
+        let log = operationalLogger(settings.log.level)
         let server: ProxyServer
         do {
             server = try ProxyServer(config: settings)
@@ -37,15 +39,28 @@ enum Runner {
             throw ExitCode(1)
         }
         for address in server.boundAddresses {
-            printError("portcullis: listening on \(address), upstream \(settings.upstream.url), \(settings.workers.map(String.init) ?? "auto") workers")
+            log.info("listening on \(address), upstream \(settings.upstream.url), \(settings.workers.map(String.init) ?? "auto") workers")
         }
+        // The banner is what a person asked for (the demo's curl line): always shown.
         for line in banner { printError(line) }
         var signal: Int32 = 0
         var set = signals
         sigwait(&set, &signal)
-        printError("portcullis: signal \(signal), draining for up to \(settings.timeouts.drain)")
+        log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
-        printError("portcullis: stopped")
+        log.info("stopped")
+    }
+
+    /// Operational messages (not the access log) on stderr at the configured level.
+    static func operationalLogger(_ level: LogSettings.Level) -> Logger {
+        var logger = Logger(label: "portcullis") { StreamLogHandler.standardError(label: $0) }
+        switch level {
+        case .debug: logger.logLevel = .debug
+        case .info: logger.logLevel = .info
+        case .warning: logger.logLevel = .warning
+        case .error: logger.logLevel = .error
+        }
+        return logger
     }
 
     /// Blocks SIGTERM/SIGINT in every thread (workers inherit the mask) so the main thread alone

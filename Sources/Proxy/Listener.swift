@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// A worker's own SO_REUSEPORT listening socket; the kernel spreads connections across workers.
-final class Listener: EventHandler {
+final class Listener: EventHandler, TimerHandler {
+    var timer = TimerSlot()
     let fd: Int32
     let proxyProtocol: Bool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
@@ -31,6 +32,10 @@ final class Listener: EventHandler {
         return fd
     }
 
+    func deadlinePassed(now: Int64) {
+        handleEvent(0)
+    }
+
     init(fd: Int32, proxyProtocol: Bool, worker: Worker) {
         self.fd = fd
         self.proxyProtocol = proxyProtocol
@@ -44,8 +49,10 @@ final class Listener: EventHandler {
             do {
                 client = try Sys.accept(fd, &peer)
             } catch {
-                // EMFILE/ENFILE/ENOMEM: leave the rest queued; the loop's next accept event retries.
+                // EMFILE/ENFILE/ENOMEM: the queue is not empty, so no new edge will come for it.
+                // Try again shortly rather than spin or starve.
                 worker.acceptFailed(error)
+                worker.loop.setDeadline(self, at: worker.loop.now + 100)
                 return
             }
             guard let client else { return }

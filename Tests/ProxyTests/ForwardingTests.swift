@@ -160,15 +160,9 @@ struct ForwardingTests {
 
     @Test func refusedUpstreamIs502() throws {
         // A port that was just bound and closed again: nothing listens there.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) } }
+        let (probe, port) = RawClient.bindEphemeral(listening: false)
         close(probe)
-        let harness = try Harness(upstreamPort: UInt16(bigEndian: address.sin_port))
+        let harness = try Harness(upstreamPort: port)
         let response = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(response.status == 502)
         #expect(response.text.hasSuffix("upstream unavailable\n"))
@@ -176,16 +170,9 @@ struct ForwardingTests {
 
     @Test func silentUpstreamIs504() throws {
         // A listener that never accepts: the kernel completes the handshake, nobody answers.
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (silent, port) = RawClient.bindEphemeral(listening: true)
         defer { close(silent) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
-        listen(silent, 8)
-        let harness = try Harness(upstreamPort: UInt16(bigEndian: address.sin_port))
+        let harness = try Harness(upstreamPort: port)
         let response = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(response.status == 504)
         #expect(response.text.hasSuffix("upstream timed out\n"))

@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "Config", targets: ["Config"]),
+        .library(name: "NetworkPolicy", targets: ["NetworkPolicy"]),
         .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
@@ -53,9 +54,10 @@ let package = Package(
         // Layers.
         .target(name: "EventLoop", dependencies: ["CSystem"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
+        .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "HTTP1", "Config", "CSystem"],
+            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "CSystem"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

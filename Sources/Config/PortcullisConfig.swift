@@ -15,6 +15,10 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var limits: LimitsSettings
     public var timeouts: TimeoutSettings
     public var log: LogSettings
+    /// Who the client is; nil: always the TCP peer.
+    public var clientIP: ClientIPSettings?
+    /// Network rules; nil: no network rule applies.
+    public var network: NetworkSettings?
     /// Bearer-token requirement; nil when the file has no `auth` section.
     public var auth: AuthSettings?
 
@@ -27,6 +31,8 @@ public struct PortcullisConfig: Sendable, Equatable {
         self.timeouts = timeouts
         self.log = log
         self.auth = nil
+        self.clientIP = nil
+        self.network = nil
     }
 
     /// Reads and validates the file at `path`.
@@ -73,6 +79,8 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("limits") { config.limits = try LimitsSettings.decode(n) }
         if let n = map.optional("timeouts") { config.timeouts = try TimeoutSettings.decode(n) }
         if let n = map.optional("log") { config.log = try LogSettings.decode(n) }
+        if let n = map.optional("client_ip") { config.clientIP = try ClientIPSettings.decode(n) }
+        if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
         try map.finish()
         return config

@@ -85,7 +85,7 @@ extension UnsafeRawBufferPointer {
 
 /// Walks comma-separated list elements of a field value, trimming OWS; empty elements are skipped.
 @inline(__always)
-func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Bool) {
+public func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Bool) {
     var start = range.lowerBound
     while start < range.upperBound {
         var end = start

@@ -28,6 +28,7 @@ final class AccessLog {
         var bytesOut: UInt64
         var durationNanos: Int64
         var note: String?
+        var rule: String?
     }
 
     func record(_ e: Entry) {
@@ -57,6 +58,10 @@ final class AccessLog {
             reason.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
         } else {
             buffer.append(e.reasonStatic)
+        }
+        if var rule = e.rule {
+            buffer.append("\",\"rule\":\"")
+            rule.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
         }
         if var note = e.note {
             buffer.append("\",\"note\":\"")

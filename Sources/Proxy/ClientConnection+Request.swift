@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import NetworkPolicy
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,9 +32,11 @@ extension ClientConnection {
     /// Runs the pipeline for a parsed head; forwards or answers locally.
     private func admit() {
         rememberForLog(input.readable)
-        var context = RequestContext(bytes: input.readable, head: head, peer: peer)
+        var context = RequestContext(bytes: input.readable, head: head, peer: peerIP)
         let result = worker.pipeline.run(&context)
         logNote = context.logNote
+        client = context.client
+        networkRule = context.networkRule
         switch result {
         case .stop(let decision):
             // The body (if any) was not read; the connection cannot be reused safely.
@@ -82,6 +85,8 @@ extension ClientConnection {
         bytesOut = 0
         requestStart = 0
         logNote = nil
+        networkRule = nil
+        client = peerIP
         logLine.clear()
         logMethodLength = 0
         timerPhase = .idle
@@ -173,15 +178,25 @@ extension ClientConnection {
             out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
             out.append("\r\n")
         }
-        // Every X-Forwarded-For field becomes one list, in order, with the client appended last.
+        // Every X-Forwarded-For field becomes one list, in order, ending with the address that
+        // decided. When that address came from the list itself (a trusted proxy's header), the
+        // trusted hops to its right are dropped, so the decided client is the last element.
         out.append("X-Forwarded-For: ")
         if forwardedFor > 0 {
-            for field in head.headers where field.kind == .xForwardedFor && !field.value.isEmpty {
-                out.append(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-                out.append(", ")
+            var keep = Int.max
+            if case .header(let index) = context.clientSource, worker.forwardingHeaderIsXFF { keep = index }
+            var position = 0
+            for field in head.headers where field.kind == .xForwardedFor {
+                forEachListElement(bytes, field.value) { element in
+                    guard position < keep else { return false }
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[element]))
+                    out.append(", ")
+                    position += 1
+                    return true
+                }
             }
         }
-        appendClientAddress(context, to: out)
+        appendAddress(context.client, to: out)
         out.append("\r\n")
         out.append("X-Forwarded-Proto: http\r\n")
         if head.host.isEmpty {
@@ -212,12 +227,10 @@ extension ClientConnection {
         out.append("\r\n")
     }
 
-    private func appendClientAddress(_ context: RequestContext, to out: IOBuffer) {
-        if var text = context.clientAddress {
-            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-        } else {
-            peer.appendHost(to: out)
-        }
+    private func appendAddress(_ address: IPAddress, to out: IOBuffer) {
+        out.reserve(46)
+        let n = address.format(into: UnsafeMutableRawBufferPointer(start: out.base + out.writerIndex, count: out.writableBytes))
+        out.advanceWriter(n)
     }
 
     // MARK: Request body
@@ -339,42 +352,5 @@ extension HeaderKind {
         default:
             return .other
         }
-    }
-}
-
-extension SocketAddress {
-    /// Writes the numeric host (no port, no brackets) without allocating.
-    func appendHost(to out: IOBuffer) {
-        var text = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &text) { raw in
-            let length = formatHost(into: raw)
-            out.append(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
-        }
-    }
-
-    /// Formats the numeric host into `raw` (at least 46 bytes); returns its length.
-    func formatHost(into raw: UnsafeMutableRawBufferPointer) -> Int {
-        guard let base = raw.baseAddress else { return 0 }
-        if family == AF_INET {
-            // inet_ntop formats IPv4 with sprintf, which showed up in profiles; four octets by hand.
-            return withAddressBytes { bytes in
-                var n = 0
-                for i in 0..<4 {
-                    if i > 0 { raw[n] = UInt8(ascii: "."); n += 1 }
-                    let octet = bytes[i]
-                    if octet >= 100 { raw[n] = 48 + octet / 100; n += 1 }
-                    if octet >= 10 { raw[n] = 48 + octet / 10 % 10; n += 1 }
-                    raw[n] = 48 + octet % 10
-                    n += 1
-                }
-                return n
-            }
-        }
-        let chars = base.assumingMemoryBound(to: CChar.self)
-        chars[0] = 0
-        withAddressBytes { bytes in
-            _ = inet_ntop(family, bytes.baseAddress, chars, socklen_t(raw.count))
-        }
-        return strlen(chars)
     }
 }

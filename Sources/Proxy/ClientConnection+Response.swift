@@ -361,14 +361,14 @@ extension ClientConnection {
         let duration = requestStart == 0 ? 0 : Sys.monotonicNanos() - requestStart
         var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &clientText) { raw in
-            let length = peer.formatHost(into: raw)
+            let length = client.format(into: raw)
             let line = logLine.readable
             log.record(AccessLog.Entry(
                 client: UnsafeRawBufferPointer(rebasing: raw[0..<length]),
                 method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
                 path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
                 status: status, decision: decision, reason: reason, reasonStatic: reasonStatic,
-                bytesOut: bytesOut, durationNanos: duration, note: logNote
+                bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule
             ))
         }
     }

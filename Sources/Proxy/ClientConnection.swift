@@ -1,6 +1,7 @@
 import EventLoop
 import HTTP1
 import CSystem
+import NetworkPolicy
 
 /// One client connection and the exchange it has in flight: the proxy's state machine.
 ///
@@ -39,6 +40,11 @@ final class ClientConnection: EventHandler, TimerHandler {
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
     let peer: SocketAddress
+    /// The TCP peer, or the source from a PROXY protocol header once read.
+    var peerIP: IPAddress
+    /// The address that decided for the current request (access log, X-Forwarded-For).
+    var client: IPAddress
+    var networkRule: String?
     var timer = TimerSlot()
     var timerPhase = TimerPhase.idle
 
@@ -78,6 +84,8 @@ final class ClientConnection: EventHandler, TimerHandler {
     init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool) {
         self.fd = fd
         self.peer = peer
+        self.peerIP = peer.withAddressBytes { IPAddress(bytes: $0) } ?? IPAddress(high: 0, low: 0)
+        self.client = peerIP
         self.worker = worker
         self.state = expectProxyHeader ? .proxyHeader : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
@@ -202,8 +210,7 @@ final class ClientConnection: EventHandler, TimerHandler {
     func processInput() {
         switch state {
         case .proxyHeader:
-            // Listeners with proxy_protocol are refused at startup until the parser is wired in.
-            close()
+            consumeProxyHeader()
         case .readingHead:
             parseHead()
         case .exchanging:
@@ -212,6 +219,28 @@ final class ClientConnection: EventHandler, TimerHandler {
             pumpTunnelToUpstream()
         case .closing:
             break
+        }
+    }
+
+    /// Reads the PROXY protocol header a listener with `proxy_protocol: true` requires. A
+    /// connection that does not start with one is closed: it did not come through the balancer.
+    private func consumeProxyHeader() {
+        if timerPhase != .header {
+            arm(.header, worker.settings.requestHeaderMillis)
+        }
+        switch ProxyProtocol.parse(input.readable) {
+        case .needMoreBytes:
+            return
+        case .invalid:
+            worker.proxyProtocolRejected += 1
+            close()
+        case .done(let consumed, let source):
+            input.consume(consumed)
+            if let source { peerIP = source }
+            client = peerIP
+            state = .readingHead
+            timerPhase = .idle
+            parseHead()
         }
     }
 

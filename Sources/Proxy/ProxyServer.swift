@@ -22,8 +22,9 @@ public final class ProxyServer: @unchecked Sendable {
     /// The addresses actually bound, in listener order (ports resolved when 0 was asked for).
     public let boundAddresses: [SocketAddress]
 
-    /// Builds workers and binds every listener. `pipeline` makes each worker's filter chain.
-    public init(config: PortcullisConfig, pipeline: (Int) -> RequestPipeline = { _ in RequestPipeline() }) throws(ServerError) {
+    /// Builds workers and binds every listener. `pipeline` (compiled from the same config, so
+    /// its errors came first) makes each worker's filter chain.
+    public init(config: PortcullisConfig, pipeline: PipelineFactory) throws(ServerError) {
         guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
             throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
         }
@@ -33,13 +34,11 @@ public final class ProxyServer: @unchecked Sendable {
         var bound: [SocketAddress] = []
         do {
             for index in 0..<count {
-                workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline(index)))
+                workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline.make(worker: index),
+                                          forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor))
             }
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")
-        }
-        for listener in config.listeners where listener.proxyProtocol {
-            throw ServerError(description: "listener \(listener.address): proxy_protocol is not supported by this build yet")
         }
         for listener in config.listeners {
             guard var address = SocketAddress(host: listener.address.host, port: listener.address.port) else {

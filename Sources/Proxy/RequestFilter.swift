@@ -1,5 +1,6 @@
 public import HTTP1
-public import EventLoop
+import EventLoop
+public import NetworkPolicy
 
 /// What a filter decides about one request: let it go on to the next step, or stop it here.
 public enum FilterResult: Sendable {
@@ -12,14 +13,56 @@ public enum FilterResult: Sendable {
 public struct RequestContext {
     public let bytes: UnsafeRawBufferPointer
     public let head: RequestHead
-    public let peer: SocketAddress
-    /// Text of the address that decided (the client IP), written by the network step; the peer's
-    /// address until then. It goes into X-Forwarded-For and the access log.
-    public var clientAddress: String?
+    /// The TCP peer, or the source a PROXY protocol header gave.
+    public let peer: IPAddress
+    /// The address that decided (the client IP): the peer until the network step resolves it.
+    /// It is the last element of the X-Forwarded-For the upstream sees, and the log's client.
+    public var client: IPAddress
+    public var clientSource: ClientSource = .peer
+    /// The network rule that let the request in, for the access log.
+    public var networkRule: String?
     /// Header lines (without CRLF) a filter wants the upstream to receive, e.g. identity.
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).
     public var logNote: String?
+}
+
+extension RequestContext {
+    public init(bytes: UnsafeRawBufferPointer, head: RequestHead, peer: IPAddress) {
+        self.bytes = bytes
+        self.head = head
+        self.peer = peer
+        self.client = peer
+    }
+}
+
+/// The request's header fields as the network layer reads them: by name, in order, as bytes.
+public struct RequestHeaders: HeaderSource {
+    let bytes: UnsafeRawBufferPointer
+    let fields: [HeaderField]
+
+    public init(_ context: RequestContext) {
+        bytes = context.bytes
+        fields = context.head.headers
+    }
+
+    @inline(__always)
+    public func forEachValue(named lowercasedName: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        var name = lowercasedName
+        name.withUTF8 { wanted in
+            let wanted = UnsafeRawBufferPointer(wanted)
+            for field in fields where field.name.count == wanted.count {
+                var equal = true
+                var i = 0
+                for offset in field.name {
+                    let b = bytes[offset]
+                    if ((b &- 65) < 26 ? b | 0x20 : b) != wanted[i] { equal = false; break }
+                    i += 1
+                }
+                if equal && !body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) { return }
+            }
+        }
+    }
 }
 
 /// One step of the ordered chain every request passes (Envoy's filter chain): each continues or

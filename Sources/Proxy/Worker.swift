@@ -21,8 +21,13 @@ final class Worker {
     private(set) var draining = false
     var onDrained: (() -> Void)?
     var acceptErrors = 0
+    var proxyProtocolRejected = 0
+    /// Whether the client-IP header is X-Forwarded-For (so the XFF list can be cut at the client).
+    let forwardingHeaderIsXFF: Bool
 
-    init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline) throws(SystemError) {
+    init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline,
+         forwardingHeaderIsXFF: Bool) throws(SystemError) {
+        self.forwardingHeaderIsXFF = forwardingHeaderIsXFF
         loop = try EventLoop(index: index)
         self.settings = settings
         self.upstreamAddress = upstream

@@ -25,9 +25,16 @@ enum Runner {
     static func serve(_ settings: PortcullisConfig, banner: [String] = []) throws {
         let signals = blockShutdownSignals()
         let log = operationalLogger(settings.log.level)
+        let pipeline: PipelineFactory
+        do {
+            pipeline = try PipelineFactory(config: settings)
+        } catch {
+            printError("portcullis: \(error)")
+            throw ExitCode(2)
+        }
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: settings)
+            server = try ProxyServer(config: settings, pipeline: pipeline)
         } catch {
             printError("portcullis: \(error)")
             throw ExitCode(1)

@@ -186,7 +186,7 @@ struct ForwardingTests {
         workers: 1
         log: {access: false}
         """)
-        let server = try ProxyServer(config: config)
+        let server = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
         try server.start()
         let port = server.boundAddresses[0].port
         let fd = try RawClient.connect(port: port)

@@ -13,11 +13,11 @@ final class Harness {
     let server: ProxyServer
     let port: UInt16
 
-    init(upstreamPort: UInt16? = nil, extraYAML: String = "", pipeline: @escaping (Int) -> RequestPipeline = { _ in RequestPipeline() }) throws {
+    init(upstreamPort: UInt16? = nil, extraYAML: String = "", listenerYAML: String = "") throws {
         backend = try DemoBackend(host: "127.0.0.1", port: 0, recording: true)
         backend.start()
         let yaml = """
-        listeners: [{address: "127.0.0.1:0"}]
+        listeners: [{address: "127.0.0.1:0"\(listenerYAML)}]
         upstream:
           url: http://127.0.0.1:\(upstreamPort ?? backend.address.port)
           connect_timeout: 1s
@@ -27,7 +27,8 @@ final class Harness {
         log: {access: false}
         \(extraYAML)
         """
-        server = try ProxyServer(config: try PortcullisConfig.parse(yaml: yaml), pipeline: pipeline)
+        let config = try PortcullisConfig.parse(yaml: yaml)
+        server = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
         try server.start()
         port = server.boundAddresses[0].port
     }

@@ -1,0 +1,29 @@
+import NetworkPolicy
+
+/// Pipeline steps 2 and 3: resolve the client address (trusted proxies, forwarding headers),
+/// then apply the network rules. A denied request stops here with 403.
+final class NetworkFilter: RequestFilter {
+    let name = "network"
+    let resolver: ClientIPResolver?
+    let policy: NetworkPolicy?
+
+    init(resolver: ClientIPResolver?, policy: NetworkPolicy?) {
+        self.resolver = resolver
+        self.policy = policy
+    }
+
+    static let denied = Decision(status: 403, code: "network_denied", message: "forbidden: this network may not call this service")
+
+    func evaluate(_ request: inout RequestContext) -> FilterResult {
+        let headers = RequestHeaders(request)
+        if let resolver {
+            let resolved = resolver.resolve(peer: request.peer, headers: headers)
+            request.client = resolved.address
+            request.clientSource = resolved.source
+        }
+        guard let policy else { return .continue }
+        let decision = policy.decide(request.client, headers: headers)
+        request.networkRule = decision.rule
+        return decision.allowed ? .continue : .stop(Self.denied)
+    }
+}

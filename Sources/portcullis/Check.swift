@@ -1,32 +1,124 @@
 import ArgumentParser
 import Config
+import NetworkPolicy
+import Proxy
 
-/// `portcullis check`: validate a file and print the settings as they will be applied.
+/// `portcullis check`: validate a file and print the settings as they will be applied; with
+/// `--ip`, say which network rule decides for that client and why.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a config file and print the effective settings."
+        abstract: "Validate a config file and print the effective settings.",
+        discussion: "With --ip (and --header name:value), print which network rule decides for that client address."
     )
 
     @Option(name: .long, help: "Path to the YAML config file.")
     var config: String
 
+    @Option(name: .long, help: "A client address to evaluate against the network rules.")
+    var ip: String?
+
+    @Option(name: .long, help: "A request header (name:value) for header-filtered rules; repeatable.")
+    var header: [String] = []
+
     func run() throws {
         let settings = try loadConfigOrExit(config)
-        print(EffectiveSettings.render(settings))
+        let policy: NetworkPolicy?
+        do {
+            _ = try PipelineFactory(config: settings)
+            policy = try settings.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
+        } catch {
+            printError("portcullis: \(config): \(error)")
+            throw ExitCode(2)
+        }
+        guard let ip else {
+            print(EffectiveSettings.render(settings, policy: policy))
+            return
+        }
+        guard let address = IPAddress.parse(ip) else {
+            printError("portcullis: --ip '\(ip)' is not an IPv4 or IPv6 address")
+            throw ExitCode(2)
+        }
+        var fields: [(name: String, value: String)] = []
+        for h in header {
+            guard let colon = h.firstIndex(of: ":") else {
+                printError("portcullis: --header '\(h)' is not name:value")
+                throw ExitCode(2)
+            }
+            fields.append((String(h[..<colon]).lowercased(), String(h[h.index(after: colon)...]).trimmingSpaces))
+        }
+        guard let policy else {
+            print("\(address): allowed — the config has no network section, so no network rule applies")
+            return
+        }
+        let headers = StaticHeaders(fields)
+        let decision = policy.decide(address, headers: headers)
+        print(explain(address, decision, policy, headers))
+    }
+
+    func explain(_ address: IPAddress, _ decision: NetworkDecision, _ policy: NetworkPolicy, _ headers: StaticHeaders) -> String {
+        var lines = ["\(address): \(decision.allowed ? "ALLOW" : "DENY") by \(decision.rule == "default" ? "the default action" : "rule '\(decision.rule)'")"]
+        for rule in policy.rules {
+            let matching = rule.cidrs.filter { $0.contains(address) }
+            guard !matching.isEmpty else { continue }
+            let headerNote = rule.headers.isEmpty ? "" :
+                (NetworkPolicyExplain.headersMatch(rule, headers) ? ", headers match" : ", headers do not match")
+            lines.append("  matches \(rule.name) (priority \(rule.priority), \(rule.allow ? "allow" : "deny")) via \(matching.map(\.description).joined(separator: ", "))\(headerNote)")
+        }
+        if decision.rule == "default" {
+            lines.append("  no rule matched; default_action is \(policy.defaultAllows ? "allow" : "deny")")
+        } else {
+            lines.append("  lowest priority number wins; ties go to the rule listed first")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum NetworkPolicyExplain {
+    static func headersMatch(_ rule: NetworkPolicy.Rule, _ headers: StaticHeaders) -> Bool {
+        rule.headers.allSatisfy { condition in
+            headers.fields.contains { $0.name == condition.name && condition.values.contains(Array($0.value.utf8)) }
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }
 
 enum EffectiveSettings {
-    static func render(_ c: PortcullisConfig) -> String {
+    static func render(_ c: PortcullisConfig, policy: NetworkPolicy?) -> String {
         var lines: [String] = ["config OK"]
         for l in c.listeners {
-            lines.append("listener      \(l.address)\(l.proxyProtocol ? " (PROXY protocol)" : "")")
+            lines.append("listener      \(l.address)\(l.proxyProtocol ? " (PROXY protocol required)" : "")")
         }
         lines.append("upstream      \(c.upstream.url)  idle pool \(c.upstream.maxIdleConnections)/worker, connect \(c.upstream.connectTimeout), response \(c.upstream.responseTimeout)")
         lines.append("workers       \(c.workers.map(String.init) ?? "auto")")
         lines.append("limits        header bytes \(c.limits.maxHeaderBytes), headers \(c.limits.maxHeaders), target bytes \(c.limits.maxRequestTargetBytes)")
         lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain)")
         lines.append("log           level \(c.log.level.rawValue), access \(c.log.access ? "on" : "off")")
+        if let clientIP = c.clientIP {
+            let mode = clientIP.trustedHops.map { "the \($0)th address from the right of \(clientIP.header.rawValue)" }
+                ?? "\(clientIP.header.rawValue), walked from the right past trusted proxies"
+            lines.append("client ip     TCP peer; from trusted proxies [\(clientIP.trustedProxies.map(\.value).joined(separator: ", "))]: \(mode)")
+        } else {
+            lines.append("client ip     TCP peer (no forwarding header is believed)")
+        }
+        if let policy {
+            lines.append("network       rules in the order they apply (lowest priority number first, ties by file order):")
+            for rule in policy.rules {
+                var line = "  \(String(rule.priority).padding(toLength: 8, withPad: " ", startingAt: 0)) \(rule.allow ? "allow" : "deny ")  \(rule.name): \(rule.cidrs.map(\.description).joined(separator: ", "))"
+                if !rule.headers.isEmpty {
+                    line += "  if " + rule.headers.map { "\($0.name) in [\($0.values.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", "))]" }.joined(separator: " and ")
+                }
+                lines.append(line)
+            }
+            lines.append("  default  \(policy.defaultAllows ? "allow" : "deny ")  (no rule matched)")
+        } else {
+            lines.append("network       no rules: every address passes this step")
+        }
+        lines.append("auth          \(c.auth == nil ? "none: no token is required" : "\(c.auth?.issuers.count ?? 0) issuer(s) configured")")
         return lines.joined(separator: "\n")
     }
 }

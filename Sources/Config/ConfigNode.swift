@@ -138,6 +138,10 @@ struct MappingReader {
 
     mutating func required(_ key: String) throws(ConfigError) -> ConfigNode {
         guard let node = optional(key) else {
+            if let typo = entries.first(where: { !used.contains($0.key) && editDistance($0.key, key) <= 2 }) {
+                throw ConfigError(key: owner.child(typo.key), line: typo.line,
+                                  reason: "unknown key '\(typo.key)'; did you mean '\(key)'? (it is required here)")
+            }
             throw owner.error("the required key '\(key)' is missing")
         }
         return node

@@ -16,11 +16,27 @@ public struct NetworkSettings: Sendable, Equatable {
         /// Where the rule is in the file, for errors.
         public var key: String
         public var line: Int?
+
+        public init(name: String, priority: Int, action: Action, cidrs: [LocatedValue],
+                    headers: [HeaderCondition] = [], key: String, line: Int? = nil) {
+            self.name = name
+            self.priority = priority
+            self.action = action
+            self.cidrs = cidrs
+            self.headers = headers
+            self.key = key
+            self.line = line
+        }
     }
 
     public struct HeaderCondition: Sendable, Equatable {
         public var name: String
         public var values: [String]
+
+        public init(name: String, values: [String]) {
+            self.name = name
+            self.values = values
+        }
     }
 
     public var defaultAction: Action = .deny

@@ -46,22 +46,22 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(
-            name: "CSystem",
+            name: "CShims",
             dependencies: ["COpenSSL", "CCurl"],
             cSettings: [.define("_GNU_SOURCE")]
         ),
 
         // Layers.
-        .target(name: "EventLoop", dependencies: ["CSystem"], swiftSettings: hotPath),
+        .target(name: "EventLoop", dependencies: ["CShims"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
         .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "CSystem"],
+            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CSystem"], swiftSettings: strict),
+        .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CShims"], swiftSettings: strict),
         .executableTarget(
             name: "portcullis",
             dependencies: [

@@ -7,6 +7,8 @@ import PackageDescription
 // One suite per layer; each is an executable target under Benchmarks/<name> that depends on the
 // root package's library products listed beside it.
 let suites: [(name: String, products: [String])] = [
+    ("HTTP1Benchmarks", ["HTTP1"]),
+    ("NetworkPolicyBenchmarks", ["NetworkPolicy", "Config"]),
 ]
 
 let package = Package(

@@ -1,6 +1,6 @@
 public import EventLoop
 import HTTP1
-import CSystem
+import CShims
 public import Synchronization
 #if canImport(Glibc)
 import Glibc

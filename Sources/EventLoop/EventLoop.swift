@@ -1,4 +1,4 @@
-import CSystem
+import CShims
 #if canImport(Glibc)
 import Glibc
 #endif

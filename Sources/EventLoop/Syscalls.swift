@@ -1,6 +1,6 @@
-public import CSystem
+public import CShims
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 // Every system call the proxy makes goes through this file: EINTR is retried here, EAGAIN becomes

@@ -1,6 +1,6 @@
 import EventLoop
 import HTTP1
-import CSystem
+import CShims
 
 extension ClientConnection {
     // MARK: Upstream events

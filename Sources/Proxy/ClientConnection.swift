@@ -1,6 +1,6 @@
 import EventLoop
 import HTTP1
-import CSystem
+import CShims
 import NetworkPolicy
 
 /// One client connection and the exchange it has in flight: the proxy's state machine.

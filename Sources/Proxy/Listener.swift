@@ -1,5 +1,5 @@
 import EventLoop
-import CSystem
+import CShims
 #if canImport(Glibc)
 import Glibc
 #endif

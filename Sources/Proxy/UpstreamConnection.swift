@@ -1,5 +1,5 @@
 import EventLoop
-import CSystem
+import CShims
 
 /// One TCP connection to the upstream. While an exchange uses it, its events go to that
 /// exchange's ``ClientConnection``; while idle in the pool, an event means the upstream closed it.

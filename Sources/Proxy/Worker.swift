@@ -1,6 +1,6 @@
 import EventLoop
 import Config
-import CSystem
+import CShims
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-#include "CSystem.h"
+#include "CShims.h"
 #include <openssl/ssl.h>
 #include <curl/curl.h>
 

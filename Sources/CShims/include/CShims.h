@@ -1,8 +1,8 @@
 // The one C target: it exposes the Linux headers Glibc's Swift module leaves out (epoll, eventfd,
 // timerfd, accept4) and wraps what Swift cannot call (function-like macros, variadic functions).
 // Nothing else belongs here.
-#ifndef PORTCULLIS_CSYSTEM_H
-#define PORTCULLIS_CSYSTEM_H
+#ifndef PORTCULLIS_CSHIMS_H
+#define PORTCULLIS_CSHIMS_H
 
 #include <stdint.h>
 #include <sys/epoll.h>

@@ -1,6 +1,6 @@
 public import CShims
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 // Every system call the proxy makes goes through this file: EINTR is retried here, EAGAIN becomes

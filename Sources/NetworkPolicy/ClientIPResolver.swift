@@ -65,38 +65,37 @@ public final class ClientIPResolver: Sendable {
         } else if trustedHops == nil {
             return peerResult
         }
-        // Elements are visited right to left; the walk keeps no list, so nothing is allocated.
+        // Pass 1 counts the elements; pass 2 parses only the last `maxHops` (more could never be
+        // reached) into stack storage; then the walk goes right to left. Nothing is allocated.
         var total = 0
         forEachElement(headers) { _ in total += 1; return true }
         if total == 0 { return peerResult }
-        var result = peerResult
-        var position = total
-        var hops = 0
-        var done = false
-        // Walking right to left means visiting elements by index from the end.
-        while position > 0 && !done {
-            position -= 1
-            var current = 0
+        let window = min(total, Self.maxHops)
+        let first = total - window
+        return withUnsafeTemporaryAllocation(of: IPAddress?.self, capacity: Self.maxHops) { parsed in
+            var position = 0
             forEachElement(headers) { element in
-                defer { current += 1 }
-                guard current == position else { return true }
-                guard let address = parseElement(element) else {
-                    done = true
-                    return false
-                }
-                hops += 1
-                result = ResolvedClient(address: address, source: .header(index: position))
-                if let trustedHops {
-                    if hops >= trustedHops { done = true }
-                } else if hops >= Self.maxHops {
-                    done = true
-                } else if !isTrusted(address) {
-                    done = true
-                }
-                return false
+                if position >= first { parsed.initializeElement(at: position - first, to: parseElement(element)) }
+                position += 1
+                return true
             }
+            defer { parsed.baseAddress?.deinitialize(count: window) }
+            var result = peerResult
+            var hops = 0
+            var i = window - 1
+            while i >= 0 {
+                guard let address = parsed[i] else { break }
+                hops += 1
+                result = ResolvedClient(address: address, source: .header(index: first + i))
+                if let trustedHops {
+                    if hops >= trustedHops { break }
+                } else if !isTrusted(address) {
+                    break
+                }
+                i -= 1
+            }
+            return result
         }
-        return result
     }
 
     private func forEachElement<H: HeaderSource>(_ headers: H, _ body: (UnsafeRawBufferPointer) -> Bool) {

@@ -16,7 +16,8 @@ public struct StaticHeaders: HeaderSource, Sendable {
     }
 
     public func forEachValue(named lowercasedName: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
-        for field in fields where field.name.lowercased() == lowercasedName {
+        for field in fields where field.name.utf8.count == lowercasedName.utf8.count
+            && zip(field.name.utf8, lowercasedName.utf8).allSatisfy({ ($0 &- 65 < 26 ? $0 | 0x20 : $0) == $1 }) {
             var value = field.value
             let goOn = value.withUTF8 { body(UnsafeRawBufferPointer($0)) }
             if !goOn { return }

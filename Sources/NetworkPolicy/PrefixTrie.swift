@@ -20,6 +20,21 @@ struct PrefixTrie: Sendable {
     private(set) var nodes: [Node]
     private(set) var conditional: [Int32] = []
 
+    /// A direct-indexed first level over the first 16 bits of each family (after `::ffff:` for
+    /// IPv4): the path-compressed walk through those bits is ~16 dependent loads in a large
+    /// table, one array read here. Built only for tables large enough to need it.
+    struct Slot: Sendable {
+        /// Best unconditional rank among prefixes of 16 bits or fewer covering the slot.
+        var best: Int32 = .max
+        /// Where the walk continues: the first node longer than 16 bits under the slot, or -1.
+        var node: Int32 = -1
+        /// Some prefix on the way carries a header condition: take the full walk instead.
+        var conditional = false
+    }
+    private(set) var v4Slots: [Slot] = []
+    private(set) var v6Slots: [Slot] = []
+    static let directIndexThreshold = 512
+
     init() {
         nodes = [Node(prefix: IPAddress(high: 0, low: 0), length: 0)]
     }
@@ -67,7 +82,8 @@ struct PrefixTrie: Sendable {
         if bit == 0 { nodes[index].children.0 = child } else { nodes[index].children.1 = child }
     }
 
-    /// Lays conditional ranks out in one array, sorted per node; call once after all inserts.
+    /// Lays conditional ranks out in one array, sorted per node, and the nodes in depth-first
+    /// order, so a lookup that follows 0-bits reads consecutive memory; call once after all inserts.
     mutating func finish() {
         for (index, ranks) in pending.sorted(by: { $0.key < $1.key }) {
             nodes[index].conditionalStart = Int32(conditional.count)
@@ -75,6 +91,50 @@ struct PrefixTrie: Sendable {
             conditional.append(contentsOf: ranks.sorted())
         }
         pending = [:]
+        var ordered: [Node] = []
+        ordered.reserveCapacity(nodes.count)
+        var newIndex = [Int32](repeating: -1, count: nodes.count)
+        var stack: [Int32] = [0]
+        while let index = stack.popLast() {
+            newIndex[Int(index)] = Int32(ordered.count)
+            let node = nodes[Int(index)]
+            ordered.append(node)
+            if node.children.1 >= 0 { stack.append(node.children.1) }
+            if node.children.0 >= 0 { stack.append(node.children.0) }
+        }
+        for i in ordered.indices {
+            let (zero, one) = ordered[i].children
+            ordered[i].children = (zero >= 0 ? newIndex[Int(zero)] : -1, one >= 0 ? newIndex[Int(one)] : -1)
+        }
+        nodes = ordered
+        if nodes.count >= Self.directIndexThreshold {
+            v4Slots = buildSlots(v4: true)
+            v6Slots = buildSlots(v4: false)
+        }
+    }
+
+    private func buildSlots(v4: Bool) -> [Slot] {
+        let boundary = v4 ? 112 : 16
+        var slots = [Slot](repeating: Slot(), count: 65_536)
+        for s in 0..<65_536 {
+            let key = v4 ? IPAddress(high: 0, low: 0xFFFF_0000_0000 | UInt64(s) << 16) : IPAddress(high: UInt64(s) << 48, low: 0)
+            var slot = Slot()
+            var index = 0
+            while index >= 0 {
+                let node = nodes[index]
+                let length = Int(node.length)
+                if length > boundary {
+                    if key.sharesPrefix(node.prefix, boundary) { slot.node = Int32(index) }
+                    break
+                }
+                guard key.sharesPrefix(node.prefix, length) else { break }
+                slot.best = min(slot.best, node.best)
+                if node.conditionalCount > 0 { slot.conditional = true }
+                index = Int(key.bit(length) == 0 ? node.children.0 : node.children.1)
+            }
+            slots[s] = slot
+        }
+        return slots
     }
 
     /// The lowest rank among prefixes containing `key`; a conditional rank counts only if
@@ -83,8 +143,15 @@ struct PrefixTrie: Sendable {
     func lookup(_ key: IPAddress, accept: (Int32) -> Bool) -> Int32 {
         var best = Int32.max
         var hasConditional = false
+        var start = 0
+        if !v4Slots.isEmpty {
+            let slot = key.isIPv4 ? v4Slots[Int(truncatingIfNeeded: key.low >> 16) & 0xFFFF] : v6Slots[Int(truncatingIfNeeded: key.high >> 48)]
+            best = slot.best
+            hasConditional = slot.conditional
+            start = Int(slot.node)
+        }
         nodes.withUnsafeBufferPointer { nodes in
-            var index = 0
+            var index = start
             while index >= 0 {
                 let node = nodes[index]
                 guard key.sharesPrefix(node.prefix, Int(node.length)) else { break }

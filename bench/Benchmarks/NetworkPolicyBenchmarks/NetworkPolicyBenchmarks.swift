@@ -66,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     for size in [10, 1_000, 100_000] {
-        Benchmark("NetworkPolicy.decide, \(size) prefixes (v4+v6)") { benchmark, setup in
+        Benchmark("NetworkPolicy.decide, \(size) prefixes (v4+v6)") { (benchmark: Benchmark, setup: (NetworkPolicy, [IPAddress])) in
             let (policy, probes) = setup
             var i = 0
             benchmark.startMeasurement()
@@ -80,7 +80,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("ClientIPResolver.resolve, 3-hop X-Forwarded-For") { benchmark, resolver in
+    Benchmark("ClientIPResolver.resolve, 3-hop X-Forwarded-For") { (benchmark: Benchmark, resolver: ClientIPResolver) in
         let headers = StaticHeaders([("x-forwarded-for", "198.51.100.7, 10.0.0.5, 10.0.0.6")])
         let peer = IPAddress(v4: 0x0A00_0007)
         benchmark.startMeasurement()

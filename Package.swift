@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "Config", targets: ["Config"]),
         .library(name: "NetworkPolicy", targets: ["NetworkPolicy"]),
+        .library(name: "Tokens", targets: ["Tokens"]),
         .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
@@ -55,9 +56,10 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CShims"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
         .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
+        .target(name: "Tokens", dependencies: ["Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "CShims"],
+            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "Tokens", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -65,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -32,7 +32,9 @@ uint32_t cs_epoll_event_events(const struct epoll_event *ev);
 uint64_t cs_epoll_event_data(const struct epoll_event *ev);
 size_t cs_epoll_event_size(void);
 
-// OpenSSL: function-like macros.
+// OpenSSL: function-like macros, and constants built from several macros.
+#include <openssl/evp.h>
+static const int cs_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 
 // libcurl: curl_easy_setopt is variadic; one wrapper per argument type.

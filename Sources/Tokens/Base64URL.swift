@@ -1,0 +1,70 @@
+/// Strict base64url (RFC 4648 §5) without padding, as JWS uses it: any byte outside the
+/// alphabet, `=` padding, or a length that cannot come from whole bytes is refused.
+enum Base64URL {
+    @inline(__always)
+    static func value(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): b - 65
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): b - 71
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b + 4
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        default: nil
+        }
+    }
+
+    static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+        if input.count % 4 == 1 { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for b in input {
+            guard let v = value(b) else { return nil }
+            accumulator = accumulator << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // Leftover bits must be zero, or two encodings would decode to the same bytes.
+        if bits > 0, accumulator & ((1 << UInt32(bits)) - 1) != 0 { return nil }
+        return out
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var out: [UInt8] = []
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for b in bytes {
+            accumulator = accumulator << 8 | UInt32(b)
+            bits += 8
+            while bits >= 6 {
+                bits -= 6
+                out.append(alphabet[Int(accumulator >> UInt32(bits) & 63)])
+            }
+        }
+        if bits > 0 { out.append(alphabet[Int(accumulator << UInt32(6 - bits) & 63)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Standard base64 with padding (for X-MS-CLIENT-PRINCIPAL).
+    static func standard(_ bytes: some Collection<UInt8>) -> String {
+        var url = encode(bytes).replacingDashes()
+        while url.utf8.count % 4 != 0 { url += "=" }
+        return url
+    }
+}
+
+extension String {
+    fileprivate func replacingDashes() -> String {
+        String(decoding: utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,99 @@
+import Synchronization
+
+/// Validated tokens, so a token's signature is verified once, not on every request.
+///
+/// Keyed by a hash of the signature segment's tail (high-entropy, and a forger cannot choose it
+/// without the key) plus the length; a hit compares the whole token, so a collision is only a
+/// miss. Only valid tokens are inserted, so a flood of unique invalid tokens evicts nothing.
+/// When full, an insert evicts the entry that expires first. One Mutex for all workers: the
+/// critical section is a dictionary probe and a memcmp.
+public final class TokenCache: Sendable {
+    struct Entry {
+        let token: [UInt8]
+        let identity: Identity
+        let keyID: String
+    }
+
+    private let entries: Mutex<[UInt64: Entry]>
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        entries = Mutex([UInt64: Entry](minimumCapacity: min(capacity, 1 << 16)))
+    }
+
+    @inline(__always)
+    static func key(_ token: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(token.count)
+        let tail = min(token.count, 64)
+        var i = token.count - tail
+        while i + 8 <= token.count {
+            h = (h ^ token.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            i += 8
+        }
+        while i < token.count {
+            h = (h ^ UInt64(token[i])) &* 0x94D0_49BB_1331_11EB
+            i += 1
+        }
+        return h ^ (h >> 32)
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+
+    func lookup(_ token: UnsafeRawBufferPointer) -> Identity? {
+        guard capacity > 0 else { return nil }
+        let key = Self.key(token)
+        return entries.withLock { table -> Identity? in
+            guard let entry = table[key], entry.token.count == token.count else { return nil }
+            let same = entry.token.withUnsafeBytes { stored in
+                memcmpEqual(stored, token)
+            }
+            return same ? entry.identity : nil
+        }
+    }
+
+    func insert(_ token: UnsafeRawBufferPointer, _ identity: Identity, keyID: String) {
+        guard capacity > 0 else { return }
+        let key = Self.key(token)
+        let entry = Entry(token: Array(token), identity: identity, keyID: keyID)
+        entries.withLock { table in
+            if table[key] == nil && table.count >= capacity {
+                if let victim = table.min(by: { $0.value.identity.expiresAt < $1.value.identity.expiresAt })?.key {
+                    table.removeValue(forKey: victim)
+                }
+            }
+            table[key] = entry
+        }
+    }
+
+    /// Drops the entries validated by keys that are no longer in their issuer's set.
+    public func removeEntries(validatedByKeysOtherThan live: Set<String>) {
+        entries.withLock { table in
+            table = table.filter { live.contains($0.value.keyID) }
+        }
+    }
+
+    /// Drops expired entries (called now and then, off the request path's hot loop).
+    public func purge(now: Double) {
+        entries.withLock { table in
+            table = table.filter { $0.value.identity.expiresAt > now }
+        }
+    }
+}
+
+@inline(__always)
+func memcmpEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    guard let pa = a.baseAddress, let pb = b.baseAddress else { return a.count == 0 }
+    var i = 0
+    while i + 8 <= a.count {
+        if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < a.count {
+        if a[i] != b[i] { return false }
+        i += 1
+    }
+    return true
+}

@@ -1,0 +1,30 @@
+/// Why a token was refused: a stable code for the access log and a short reason for the client
+/// that reveals no key material.
+public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// 401 with `error="invalid_token"`.
+        case invalidToken
+        /// 403 with `error="insufficient_scope"` (roles or scopes missing).
+        case insufficientScope
+        /// 403 without a Bearer error (application, principal or tenant not allowed).
+        case forbidden
+    }
+
+    public let code: String
+    public let reason: String
+    public let kind: Kind
+    /// Set for `unknown_kid`: the issuer whose key set should be refetched.
+    public let refetchIssuer: String?
+
+    public init(_ code: String, _ reason: String, kind: Kind = .invalidToken, refetchIssuer: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.kind = kind
+        self.refetchIssuer = refetchIssuer
+    }
+
+    public var description: String { "\(code): \(reason)" }
+
+    static func malformed(_ reason: String) -> TokenError { TokenError("malformed_token", reason) }
+    static let badSignature = TokenError("bad_signature", "signature does not verify")
+}

@@ -1,0 +1,127 @@
+public import Config
+
+/// Validates bearer tokens for one configuration: issuer by `iss`, key by `kid` from that
+/// issuer's set only, signature, claims, then authorization. Immutable and shared by all
+/// workers; key sets arrive as an immutable ``KeySnapshot`` the caller passes in.
+public final class TokenValidator: Sendable {
+    struct Issuer: Sendable {
+        let name: String
+        let algorithms: Set<JWSAlgorithm>
+        let policies: [any ClaimPolicy]
+        let secret: VerificationKey?
+    }
+
+    let issuers: [String: Issuer]
+    let authorization: [any AuthorizationPolicy]
+    let headers: IdentityHeaderSettings
+    let skew: Double
+    public let cache: TokenCache
+
+    /// `secrets` maps an issuer to the bytes of its `hmac_secret_file`, read by the caller.
+    public init(_ settings: AuthSettings, secrets: [String: [UInt8]] = [:]) {
+        let skew = Double(settings.clockSkew.components.seconds)
+        var issuers: [String: Issuer] = [:]
+        for issuer in settings.issuers {
+            let policies: [any ClaimPolicy] = [
+                ExpiryPolicy(skew: skew), NotBeforePolicy(skew: skew), IssuedAtPolicy(skew: skew),
+                AudiencePolicy(audiences: Set(issuer.audiences)),
+            ]
+            issuers[issuer.issuer] = Issuer(
+                name: issuer.issuer,
+                algorithms: Set(issuer.algorithms.compactMap(JWSAlgorithm.init(rawValue:))),
+                policies: policies,
+                secret: secrets[issuer.issuer].map(VerificationKey.hmacSecret)
+            )
+        }
+        self.issuers = issuers
+        let a = settings.authorization
+        var authorization: [any AuthorizationPolicy] = []
+        if !a.allowedApplications.isEmpty { authorization.append(ApplicationPolicy(allowed: Set(a.allowedApplications))) }
+        if !a.allowedPrincipals.isEmpty { authorization.append(PrincipalPolicy(allowed: Set(a.allowedPrincipals))) }
+        if !a.allowedTenants.isEmpty { authorization.append(TenantPolicy(allowed: Set(a.allowedTenants))) }
+        if !a.requiredRoles.isEmpty { authorization.append(RolesPolicy(required: a.requiredRoles)) }
+        if !a.requiredScopes.isEmpty { authorization.append(ScopesPolicy(required: a.requiredScopes)) }
+        self.authorization = authorization
+        self.skew = skew
+        headers = IdentityHeaderSettings(easyAuth: settings.identityHeaders == .easyAuth, claimHeaders: settings.claimHeaders)
+        cache = TokenCache(capacity: settings.cache.maxEntries)
+    }
+
+    /// Validates a compact JWS. A cache hit skips parsing and the signature but still checks
+    /// expiry and not-before against `now` and still runs authorization.
+    public func validate(token: UnsafeRawBufferPointer, keys: KeySnapshot, now: Double) -> Result<Validated, TokenError> {
+        if let identity = cache.lookup(token) {
+            if now > identity.expiresAt + skew { return .failure(TokenError("token_expired", "the token has expired")) }
+            if let nbf = identity.notBefore, nbf > now + skew { return .failure(TokenError("token_not_yet_valid", "the token is not valid yet")) }
+            return authorize(identity).map { Validated(identity: $0, cached: true) }
+        }
+        let jws: CompactJWS
+        do {
+            jws = try CompactJWS.parse(token)
+        } catch {
+            return .failure(error)
+        }
+        guard case .string(let iss)? = jws.claims["iss"], let issuer = issuers[iss] else {
+            return .failure(TokenError("issuer_not_trusted", "the token's issuer is not trusted here"))
+        }
+        guard issuer.algorithms.contains(jws.algorithm) else {
+            return .failure(TokenError("alg_not_allowed", "algorithm \(jws.algorithm.rawValue) is not allowed for this issuer"))
+        }
+        let key: VerificationKey
+        if jws.algorithm.family == .hmac {
+            guard let secret = issuer.secret else {
+                return .failure(TokenError("alg_not_allowed", "this issuer has no HMAC secret"))
+            }
+            key = secret
+        } else {
+            guard let found = keys.sets[iss]?.key(kid: jws.kid, x5t: jws.x5t) else {
+                return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: iss))
+            }
+            key = found
+        }
+        guard key.permits(jws.algorithm) else {
+            return .failure(TokenError("key_alg_mismatch", "the key does not permit algorithm \(jws.algorithm.rawValue)"))
+        }
+        let verified = jws.signature.withUnsafeBytes { signature in
+            SignatureVerifier.verify(jws.algorithm, key: key, message: UnsafeRawBufferPointer(rebasing: token[jws.signingInput]),
+                                     signature: signature)
+        }
+        guard verified else { return .failure(.badSignature) }
+        for policy in issuer.policies {
+            if let error = policy.check(jws.claims, now: now) { return .failure(error) }
+        }
+        guard case .number(let exp)? = jws.claims["exp"] else { return .failure(TokenError("missing_exp", "the token has no expiry")) }
+        let nbf = jws.claims["nbf"]?.number
+        let identity = Identity(issuer: iss, claims: jws.claims, expiresAt: exp, notBefore: nbf, headers: headers)
+        cache.insert(token, identity, keyID: iss + " " + (key.kid ?? key.x5t ?? "-"))
+        return authorize(identity).map { Validated(identity: $0, cached: false) }
+    }
+
+    @inline(__always)
+    func authorize(_ identity: Identity) -> Result<Identity, TokenError> {
+        for policy in authorization {
+            if let error = policy.check(identity) { return .failure(error) }
+        }
+        return .success(identity)
+    }
+}
+
+/// A token that passed, and whether the cache answered.
+public struct Validated: Sendable {
+    public let identity: Identity
+    public let cached: Bool
+}
+
+/// The key sets of all issuers at one moment; replaced whole when one changes.
+public final class KeySnapshot: Sendable {
+    public let sets: [String: KeySet]
+
+    public init(sets: [String: KeySet]) {
+        self.sets = sets
+    }
+
+    /// Identifiers (`issuer kid`) of every key, to drop cache entries of removed keys.
+    public var keyIDs: Set<String> {
+        Set(sets.flatMap { issuer, set in set.keys.map { issuer + " " + ($0.kid ?? $0.x5t ?? "-") } })
+    }
+}

@@ -1,4 +1,5 @@
 import COpenSSL
+import CShims
 
 /// A private key for local tooling (`portcullis token mint`, `portcullis jwks`) and tests.
 /// Portcullis itself never signs anything on the request path.
@@ -28,7 +29,7 @@ public final class SigningKey: @unchecked Sendable {
         case EVP_PKEY_EC:
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
-            EVP_PKEY_get_utf8_string_param(key, "group", &name, name.count, &length)
+            EVP_PKEY_get_utf8_string_param(key, cs_PARAM_GROUP_NAME, &name, name.count, &length)
             let group = String(decoding: name[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let curve = ["prime256v1": "P-256", "P-256": "P-256", "secp384r1": "P-384", "P-384": "P-384",
                          "secp521r1": "P-521", "P-521": "P-521"][group]
@@ -117,7 +118,7 @@ public final class SigningKey: @unchecked Sendable {
         case .ec(let curve):
             var point = [UInt8](repeating: 0, count: 200)
             var length = 0
-            EVP_PKEY_get_octet_string_param(pkey, "pub", &point, point.count, &length)
+            EVP_PKEY_get_octet_string_param(pkey, cs_PARAM_PUB_KEY, &point, point.count, &length)
             let half = (length - 1) / 2
             members = [("kty", .string("EC")), ("crv", .string(curve)),
                        ("x", .string(Base64URL.encode(point[1..<1 + half]))), ("y", .string(Base64URL.encode(point[1 + half..<length])))]

@@ -1,5 +1,8 @@
 import COpenSSL
 import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A public key (or HMAC secret) from configuration, owning its OpenSSL object.
 ///
@@ -70,7 +73,7 @@ public final class VerificationKey: @unchecked Sendable {
         let bnN = Array(modulus).withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
         let bnE = e.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
         defer { BN_free(bnN); BN_free(bnE) }
-        guard OSSL_PARAM_BLD_push_BN(builder, "n", bnN) == 1, OSSL_PARAM_BLD_push_BN(builder, "e", bnE) == 1,
+        guard OSSL_PARAM_BLD_push_BN(builder, cs_PARAM_RSA_N, bnN) == 1, OSSL_PARAM_BLD_push_BN(builder, cs_PARAM_RSA_E, bnE) == 1,
               let params = OSSL_PARAM_BLD_to_param(builder) else { throw .invalid("bad RSA key") }
         defer { OSSL_PARAM_free(params) }
         return try fromData("RSA", params)
@@ -87,12 +90,18 @@ public final class VerificationKey: @unchecked Sendable {
         guard x.count == size, y.count == size else { throw .invalid("EC coordinates must be \(size) bytes for \(curve)") }
         guard let builder = OSSL_PARAM_BLD_new() else { throw .invalid("out of memory") }
         defer { OSSL_PARAM_BLD_free(builder) }
-        let point: [UInt8] = [0x04] + x + y
-        let pushed = point.withUnsafeBytes { raw in
-            OSSL_PARAM_BLD_push_utf8_string(builder, "group", curve, 0) == 1
-                && OSSL_PARAM_BLD_push_octet_string(builder, "pub", raw.baseAddress, raw.count) == 1
-        }
-        guard pushed, let params = OSSL_PARAM_BLD_to_param(builder) else { throw .invalid("bad EC key") }
+        // The builder reads these buffers only in OSSL_PARAM_BLD_to_param, so they are allocated
+        // here and freed after it, not borrowed for the duration of one call.
+        let point = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 + 2 * size, alignment: 1)
+        defer { point.deallocate() }
+        point[0] = 0x04
+        point.baseAddress?.advanced(by: 1).copyMemory(from: x, byteCount: size)
+        point.baseAddress?.advanced(by: 1 + size).copyMemory(from: y, byteCount: size)
+        let group = strdup(curve)
+        defer { free(group) }
+        guard OSSL_PARAM_BLD_push_utf8_string(builder, cs_PARAM_GROUP_NAME, group, 0) == 1,
+              OSSL_PARAM_BLD_push_octet_string(builder, cs_PARAM_PUB_KEY, point.baseAddress, point.count) == 1,
+              let params = OSSL_PARAM_BLD_to_param(builder) else { throw .invalid("bad EC key") }
         defer { OSSL_PARAM_free(params) }
         let key = try fromData("EC", params)
         // A point off the curve would make verification meaningless: check it now.

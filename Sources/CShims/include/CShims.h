@@ -34,7 +34,14 @@ size_t cs_epoll_event_size(void);
 
 // OpenSSL: function-like macros, and constants built from several macros.
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 static const int cs_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
+// OSSL_PARAM_BLD keeps the key-name pointers until OSSL_PARAM_BLD_to_param, so they must
+// outlive a Swift call: these are static.
+static const char *const cs_PARAM_RSA_N = OSSL_PKEY_PARAM_RSA_N;
+static const char *const cs_PARAM_RSA_E = OSSL_PKEY_PARAM_RSA_E;
+static const char *const cs_PARAM_GROUP_NAME = OSSL_PKEY_PARAM_GROUP_NAME;
+static const char *const cs_PARAM_PUB_KEY = OSSL_PKEY_PARAM_PUB_KEY;
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 
 // libcurl: curl_easy_setopt is variadic; one wrapper per argument type.

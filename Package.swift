@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "Config"], swiftSettings: strict),
-        .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),
         .testTarget(

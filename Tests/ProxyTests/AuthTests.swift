@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import Tokens
+
+/// Bearer tokens through the real proxy, keys from a jwks_file the test writes.
+@Suite("Bearer tokens through the proxy", .serialized)
+struct AuthTests {
+    static let issuer = "https://login.microsoftonline.com/tenant/v2.0"
+
+    static func key() throws -> SigningKey {
+        // The test-only P-256 key of the token tests.
+        let pem = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgdmR46jzJFhO+3ljA
+        D6eoyB/CoXUvNH38cLusdYL7+3ehRANCAAQIJpDJ0IeCdoM/PON9FY30h8ZbHNcR
+        OTUqnkjnffcY2cC3z77xYBa3gXOL7cD0id2a/kEbVfRvWps58dUt/CDK
+        -----END PRIVATE KEY-----
+        """
+        return try SigningKey(pem: Array(pem.utf8))
+    }
+
+    static func harness(_ authExtra: String = "") throws -> (Harness, SigningKey) {
+        let signer = try key()
+        let path = NSTemporaryDirectory() + "portcullis-jwks-\(UUID().uuidString).json"
+        try JSONValue.object([("keys", .array([signer.publicJWK(kid: "k1")]))]).serialized.write(toFile: path, atomically: true, encoding: .utf8)
+        let harness = try Harness(extraYAML: """
+        auth:
+          excluded_paths: [/healthz, /public/*]
+          issuers:
+            - issuer: \(issuer)
+              jwks_file: \(path)
+              audiences: [api://service-b]
+              algorithms: [ES256]
+          authorization:
+            required_roles: [Data.Read]
+        \(authExtra)
+        """)
+        return (harness, signer)
+    }
+
+    static func token(_ signer: SigningKey, roles: String = "[\"Data.Read\"]", exp: Int = Int(Date().timeIntervalSince1970) + 3600) throws -> String {
+        try signer.mint(claims: """
+        {"iss":"\(issuer)","aud":"api://service-b","exp":\(exp),"azp":"app-a","oid":"oid-1","roles":\(roles)}
+        """, kid: "k1")
+    }
+
+    @Test func aValidTokenIsForwardedWithIdentityAndForgedIdentityDropped() throws {
+        let (harness, signer) = try Self.harness()
+        let token = try Self.token(signer)
+        let response = try harness.exchange("GET /orders HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nX-MS-CLIENT-PRINCIPAL-ID: forged\r\nx-ms-client-principal: Zm9yZ2Vk\r\n\r\n")
+        #expect(response.status == 200)
+        let seen = harness.received
+        #expect(seen.contains("X-MS-CLIENT-PRINCIPAL-ID: oid-1\r\n"))
+        #expect(seen.contains("X-MS-CLIENT-PRINCIPAL-IDP: aad\r\n"))
+        #expect(!seen.contains("forged"))
+        #expect(!seen.contains("Zm9yZ2Vk"))
+        #expect(seen.components(separatedBy: "X-MS-CLIENT-PRINCIPAL:").count == 2)
+    }
+
+    @Test func noTokenIs401WithBearerChallenge() throws {
+        let (harness, _) = try Self.harness()
+        let response = try harness.exchange("GET /orders HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(response.status == 401)
+        #expect(response.text.contains("WWW-Authenticate: Bearer\r\n"))
+        #expect(harness.receivedCount == 0)
+    }
+
+    @Test func aBadTokenIs401InvalidToken() throws {
+        let (harness, signer) = try Self.harness()
+        let expired = try Self.token(signer, exp: Int(Date().timeIntervalSince1970) - 3600)
+        let response = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: bearer \(expired)\r\n\r\n")
+        #expect(response.status == 401)
+        #expect(response.text.contains("WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"the token has expired\""))
+        let garbage = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer not.a.token\r\n\r\n")
+        #expect(garbage.status == 401)
+        #expect(harness.receivedCount == 0)
+    }
+
+    @Test func aMissingRoleIs403InsufficientScope() throws {
+        let (harness, signer) = try Self.harness()
+        let token = try Self.token(signer, roles: "[\"Other\"]")
+        let response = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        #expect(response.status == 403)
+        #expect(response.text.contains("error=\"insufficient_scope\""))
+        #expect(harness.receivedCount == 0)
+    }
+
+    @Test func twoAuthorizationHeadersAre400() throws {
+        let (harness, signer) = try Self.harness()
+        let token = try Self.token(signer)
+        let response = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        #expect(response.status == 400)
+        #expect(harness.receivedCount == 0)
+    }
+
+    @Test func excludedPathsSkipTheCheckButNotWithDotSegments() throws {
+        let (harness, _) = try Self.harness()
+        #expect(try harness.exchange("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n").status == 200)
+        #expect(try harness.exchange("GET /public/logo.png HTTP/1.1\r\nHost: a\r\n\r\n").status == 200)
+        #expect(try harness.exchange("GET /public/../admin HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+        #expect(try harness.exchange("GET /public/%2e%2e/admin HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+        #expect(try harness.exchange("GET /healthz/x HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+    }
+
+    @Test func allowAnonymousForwardsWithoutIdentityButStillRefusesBadTokens() throws {
+        let (harness, _) = try Self.harness("  unauthenticated_action: allow_anonymous")
+        let anonymous = try harness.exchange("GET /a HTTP/1.1\r\nHost: a\r\nX-MS-CLIENT-PRINCIPAL-NAME: forged\r\n\r\n")
+        #expect(anonymous.status == 200)
+        #expect(!harness.received.lowercased().contains("x-ms-client-principal"))
+        let bad = try harness.exchange("GET /b HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a.b.c\r\n\r\n")
+        #expect(bad.status == 401)
+    }
+}

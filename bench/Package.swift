@@ -9,6 +9,7 @@ import PackageDescription
 let suites: [(name: String, products: [String])] = [
     ("HTTP1Benchmarks", ["HTTP1"]),
     ("NetworkPolicyBenchmarks", ["NetworkPolicy", "Config"]),
+    ("TokensBenchmarks", ["Tokens", "Config"]),
 ]
 
 let package = Package(

@@ -39,8 +39,18 @@ enum Base64URL {
     }
 
     static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        String(decoding: encodeBytes(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", pad: false), as: UTF8.self)
+    }
+
+    /// Standard base64 with padding (for X-MS-CLIENT-PRINCIPAL).
+    static func standard(_ bytes: some Collection<UInt8>) -> String {
+        String(decoding: encodeBytes(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", pad: true), as: UTF8.self)
+    }
+
+    private static func encodeBytes(_ bytes: some Collection<UInt8>, alphabet: StaticString, pad: Bool) -> [UInt8] {
+        let table = alphabet.utf8Start
         var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var accumulator: UInt32 = 0
         var bits = 0
         for b in bytes {
@@ -48,23 +58,11 @@ enum Base64URL {
             bits += 8
             while bits >= 6 {
                 bits -= 6
-                out.append(alphabet[Int(accumulator >> UInt32(bits) & 63)])
+                out.append(table[Int(accumulator >> UInt32(bits) & 63)])
             }
         }
-        if bits > 0 { out.append(alphabet[Int(accumulator << UInt32(6 - bits) & 63)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Standard base64 with padding (for X-MS-CLIENT-PRINCIPAL).
-    static func standard(_ bytes: some Collection<UInt8>) -> String {
-        var url = encode(bytes).replacingDashes()
-        while url.utf8.count % 4 != 0 { url += "=" }
-        return url
-    }
-}
-
-extension String {
-    fileprivate func replacingDashes() -> String {
-        String(decoding: utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }, as: UTF8.self)
+        if bits > 0 { out.append(table[Int(accumulator << UInt32(6 - bits) & 63)]) }
+        if pad { while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) } }
+        return out
     }
 }

@@ -145,6 +145,14 @@ struct JSONParser {
     mutating func string() -> String? {
         guard p < bytes.count, bytes[p] == UInt8(ascii: "\"") else { return nil }
         p += 1
+        // Fast path: most JOSE strings have no escapes, so they are validated and taken whole.
+        var end = p
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[p..<end]), as: UTF8.self)
+            p = end + 1
+            return text
+        }
         var out: [UInt8] = []
         while p < bytes.count {
             let b = bytes[p]
@@ -191,36 +199,57 @@ struct JSONParser {
 extension JSONValue {
     /// Compact JSON text (for Easy Auth's principal and `portcullis jwks`).
     public var serialized: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Writes compact JSON as bytes; strings are copied whole unless they need escapes.
+    func write(to out: inout [UInt8]) {
         switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
-            return String(n)
-        case .string(let s): return Self.quote(s)
-        case .array(let a): return "[" + a.map(\.serialized).joined(separator: ",") + "]"
-        case .object(let o): return "{" + o.map { Self.quote($0.0) + ":" + $0.1.serialized }.joined(separator: ",") + "}"
+            if n == n.rounded(), abs(n) < 1e15 { out.append(contentsOf: String(Int64(n)).utf8) } else { out.append(contentsOf: String(n).utf8) }
+        case .string(let s): Self.writeQuoted(s, to: &out)
+        case .array(let a):
+            out.append(UInt8(ascii: "["))
+            for (i, element) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                element.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            for (i, member) in o.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeQuoted(member.0, to: &out)
+                out.append(UInt8(ascii: ":"))
+                member.1.write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+    static func writeQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), b])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), b])
+            case 0..<0x20:
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 15)]])
+            default: out.append(b)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func quote(_ s: String) -> String {
+        var out: [UInt8] = []
+        writeQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

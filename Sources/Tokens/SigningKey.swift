@@ -14,11 +14,13 @@ public final class SigningKey: @unchecked Sendable {
 
     /// Loads a PEM private key (RSA, EC P-256/384/521, Ed25519).
     public init(pem: [UInt8]) throws(LoadError) {
-        guard let bio = pem.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw LoadError(description: "out of memory")
+        // BIO_new_mem_buf borrows the bytes, so the BIO must live and die inside the borrow.
+        let loaded: OpaquePointer? = pem.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
         }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+        guard let key = loaded else {
             ERR_clear_error()
             throw LoadError(description: "not a PEM private key")
         }

@@ -94,3 +94,41 @@ struct CLITests {
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }
 }
+
+@Suite("portcullis check --ip")
+struct CheckIPTests {
+    @Test func explainsWhichRuleDecides() throws {
+        let cli = CLITests()
+        let path = try cli.writeConfig("""
+        listeners: [{address: "127.0.0.1:18997"}]
+        upstream: {url: "http://127.0.0.1:8000"}
+        network:
+          rules:
+            - {name: integration-subnet, priority: 100, action: allow, cidrs: [10.1.2.0/27]}
+            - {name: known-bad, priority: 50, action: deny, cidrs: [10.1.2.7/32]}
+        """)
+        let denied = try cli.run(["check", "--config", path, "--ip", "10.1.2.7"])
+        #expect(denied.status == 0)
+        #expect(denied.stdout.hasPrefix("10.1.2.7: DENY by rule 'known-bad'"))
+        #expect(denied.stdout.contains("matches integration-subnet (priority 100, allow)"))
+        let other = try cli.run(["check", "--config", path, "--ip", "192.0.2.1"])
+        #expect(other.stdout.hasPrefix("192.0.2.1: DENY by the default action"))
+        let table = try cli.run(["check", "--config", path])
+        #expect(table.stdout.contains("50       deny   known-bad: 10.1.2.7/32"))
+        let bad = try cli.run(["check", "--config", path, "--ip", "10.1.2"])
+        #expect(bad.status == 2)
+    }
+
+    @Test func aRuleErrorNamesTheRuleAndExitsBeforeListening() throws {
+        let cli = CLITests()
+        let path = try cli.writeConfig("""
+        listeners: [{address: "127.0.0.1:18996"}]
+        upstream: {url: "http://127.0.0.1:8000"}
+        network: {rules: [{name: r1, priority: 1, action: allow, cidrs: [10.1.2.3/24]}]}
+        """)
+        let result = try cli.run(["serve", "--config", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("'network.rules[0].cidrs[0]'"))
+        #expect(result.stderr.contains("did you mean 10.1.2.0/24?"))
+    }
+}

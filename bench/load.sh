@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load run over loopback: the demo backend alone, nginx as a plain reverse proxy, HAProxy (where
-# installed) and Portcullis, each driven by wrk with the same settings in one run. Prints
+# installed) and Portcullis, each driven by wrk with the same settings in one run; then the token
+# case (same ES256 token on every request, IP rules on): Portcullis and HAProxy jwt_verify. Prints
 # requests/s and p99 latency and the ratios to nginx. Bounded: every wrk run lasts DURATION.
 #
 #   bench/load.sh                     # defaults: 1 worker each, 50 connections, 10s per target
@@ -114,6 +115,68 @@ HAP
 fi
 targets+=("portcullis:$PORTCULLIS_PORT")
 
+# The token case: the same ES256 token on every request, IP rules on, side by side with HAProxy's
+# jwt_verify doing the same iss/aud/exp/signature checks.
+TOKEN_PORT=${TOKEN_PORT:-18084}
+HAPROXY_TOKEN_PORT=${HAPROXY_TOKEN_PORT:-18085}
+"$bin" jwks --key config/examples/demo-signing-key.pem --kid demo-key >"$work/jwks.json"
+openssl pkey -in config/examples/demo-signing-key.pem -pubout -out "$work/pub.pem" 2>/dev/null
+TOKEN=$("$bin" token mint --key config/examples/demo-signing-key.pem --kid demo-key \
+  --claims '{"iss":"https://demo.portcullis.local/","aud":"api://service-b","exp":4102444800,"azp":"service-a","oid":"oid-1","roles":["Data.Read"]}')
+cat >"$work/portcullis-token.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$TOKEN_PORT
+upstream:
+  url: http://127.0.0.1:$BACKEND_PORT
+  max_idle_connections: 256
+workers: $WORKERS
+log:
+  access: false
+network:
+  rules: [{name: loopback, priority: 1, action: allow, cidrs: [127.0.0.0/8]}]
+auth:
+  issuers:
+    - issuer: https://demo.portcullis.local/
+      jwks_file: $work/jwks.json
+      audiences: [api://service-b]
+      algorithms: [ES256]
+YAML
+"$bin" serve --config "$work/portcullis-token.yaml" >/dev/null 2>"$work/portcullis-token.err" & pids+=($!)
+wait_port "$TOKEN_PORT"
+token_targets=()
+if command -v haproxy >/dev/null && [ -s "$work/pub.pem" ]; then
+  cat >"$work/haproxy-token.cfg" <<HAP
+global
+  nbthread $WORKERS
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+  option forwardfor
+frontend fe
+  bind 127.0.0.1:$HAPROXY_TOKEN_PORT
+  http-request deny if !{ src 127.0.0.0/8 }
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('\$.alg')
+  http-request deny deny_status 401 unless { var(txn.alg) -m str ES256 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.iss') -m str https://demo.portcullis.local/ }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.aud') -m str api://service-b }
+  http-request set-var(txn.exp) var(txn.bearer),jwt_payload_query('\$.exp','int')
+  http-request set-var(txn.now) date()
+  http-request deny deny_status 401 if { var(txn.exp),sub(txn.now) -m int lt 0 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"$work/pub.pem") -m int 1 }
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND_PORT
+HAP
+  haproxy -f "$work/haproxy-token.cfg" -db >/dev/null 2>"$work/haproxy-token.err" & pids+=($!)
+  wait_port "$HAPROXY_TOKEN_PORT" && token_targets+=("haproxy+jwt:$HAPROXY_TOKEN_PORT")
+fi
+token_targets+=("portcullis+jwt:$TOKEN_PORT")
+
 # wrk prints latency in us/ms/s; normalise to milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
@@ -121,10 +184,11 @@ to_ms() {
 
 declare -A rps p99
 for round in $(seq 1 "$ROUNDS"); do
-  for t in "${targets[@]}"; do
+  for t in "${targets[@]}" "${token_targets[@]}"; do
     name=${t%%:*}; port=${t##*:}
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null 2>&1 || true  # warm-up
-    out=$(timeout 120 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port$PATH_UNDER_TEST")
+    header=(); case "$name" in *jwt) header=(-H "Authorization: Bearer $TOKEN");; esac
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "${header[@]}" "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null 2>&1 || true  # warm-up
+    out=$(timeout 120 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${header[@]}" "http://127.0.0.1:$port$PATH_UNDER_TEST")
     r=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     l=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
@@ -138,10 +202,10 @@ median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{a[NR]=$1} END {print
 
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $WORKERS worker(s) per proxy, GET $PATH_UNDER_TEST, median of $ROUNDS round(s)"
-printf "%-12s %12s %10s %14s %12s\n" target "requests/s" "p99 ms" "rps vs nginx" "p99 vs nginx"
+printf "%-16s %12s %10s %14s %12s\n" target "requests/s" "p99 ms" "rps vs nginx" "p99 vs nginx"
 nginx_r=$(median "${rps[nginx]:-}" 2>/dev/null || true)
 nginx_l=$(median "${p99[nginx]:-}" 2>/dev/null || true)
-for t in "${targets[@]}"; do
+for t in "${targets[@]}" "${token_targets[@]}"; do
   name=${t%%:*}
   r=$(median "${rps[$name]}"); l=$(median "${p99[$name]}")
   if [ -n "${rps[nginx]:-}" ]; then
@@ -150,5 +214,5 @@ for t in "${targets[@]}"; do
   else
     rr="-"; lr="-"
   fi
-  printf "%-12s %12s %10s %14s %12s\n" "$name" "$r" "$l" "$rr" "$lr"
+  printf "%-16s %12s %10s %14s %12s\n" "$name" "$r" "$l" "$rr" "$lr"
 done

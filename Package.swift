@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Config", targets: ["Config"]),
         .library(name: "NetworkPolicy", targets: ["NetworkPolicy"]),
         .library(name: "Tokens", targets: ["Tokens"]),
+        .library(name: "KeyFetcher", targets: ["KeyFetcher"]),
         .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
@@ -58,8 +59,13 @@ let package = Package(
         .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
         .target(name: "Tokens", dependencies: ["Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
         .target(
+            name: "KeyFetcher",
+            dependencies: ["Tokens", "Config", "CCurl", "CShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "Tokens", "CShims"],
+            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -67,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -78,6 +84,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "Config"], swiftSettings: strict),
+        .testTarget(name: "KeyFetcherTests", dependencies: ["KeyFetcher", "Tokens", "Config"], swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),

@@ -30,6 +30,9 @@ int cs_curl_easy_setopt_string(CURL *curl, int option, const char *value) {
 int cs_curl_easy_setopt_write_function(CURL *curl, cs_curl_write_callback callback) {
     return (int)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, callback);
 }
+int cs_curl_easy_setopt_header_function(CURL *curl, cs_curl_write_callback callback) {
+    return (int)curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, callback);
+}
 int cs_curl_easy_getinfo_long(CURL *curl, int info, long *value) {
     return (int)curl_easy_getinfo(curl, (CURLINFO)info, value);
 }

@@ -1,6 +1,8 @@
 public import Config
+import Synchronization
 import NetworkPolicy
 import Tokens
+public import KeyFetcher
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +15,8 @@ public struct PipelineFactory: Sendable {
     let auth: AuthSettings?
     let validator: TokenValidator?
     let keys: KeySnapshot?
+    /// Issuers whose keys come over HTTP(S); fetched by a ``KeyFetcher`` the caller starts.
+    public let fetchedSources: [KeyFetcher.Source]
 
     /// Files named by the config (JWKS, HMAC secrets) are read here, at startup, off any loop.
     public init(config: PortcullisConfig) throws(ConfigError) {
@@ -22,8 +26,10 @@ public struct PipelineFactory: Sendable {
         guard let auth = config.auth else {
             validator = nil
             keys = nil
+            fetchedSources = []
             return
         }
+        var fetched: [KeyFetcher.Source] = []
         var sets: [String: KeySet] = [:]
         var secrets: [String: [UInt8]] = [:]
         for (index, issuer) in auth.issuers.enumerated() {
@@ -37,7 +43,7 @@ public struct PipelineFactory: Sendable {
                     throw ConfigError(key: key + ".jwks_file", line: nil, reason: "\(path): \(error)")
                 }
             case .jwksURL, .discovery:
-                throw ConfigError(key: key, line: nil, reason: "fetching keys over HTTP(S) (jwks_url, discovery_url) is not in this build yet; use jwks_file")
+                fetched.append(KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource))
             }
             if let path = issuer.hmacSecretFile {
                 let secret = try Self.read(path, key: key + ".hmac_secret_file")
@@ -49,6 +55,18 @@ public struct PipelineFactory: Sendable {
         }
         validator = TokenValidator(auth, secrets: secrets)
         keys = KeySnapshot(sets: sets)
+        fetchedSources = fetched
+    }
+
+    /// A fetcher for the HTTP(S) key sources that publishes into `server`; nil when there are none.
+    public func makeKeyFetcher(config: PortcullisConfig, server: ProxyServer) -> KeyFetcher? {
+        guard !fetchedSources.isEmpty, let auth = config.auth, let keys, let validator else { return nil }
+        let current = SnapshotHolder(keys)
+        return KeyFetcher(sources: fetchedSources, settings: auth.keys) { issuer, set in
+            let snapshot = current.replacing(issuer, with: set)
+            validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
+            server.publish(snapshot)
+        }
     }
 
     static func read(_ path: String, key: String) throws(ConfigError) -> [UInt8] {
@@ -69,14 +87,48 @@ public struct PipelineFactory: Sendable {
     }
 
     /// The ordered chain: network (client IP, rules) → … → forward.
-    public func make(worker: Int) -> RequestPipeline {
+    public func make(worker: Int, refresher: (@Sendable (String) -> Void)? = nil) -> RequestPipeline {
         var filters: [any RequestFilter] = []
         if resolver != nil || policy != nil {
             filters.append(NetworkFilter(resolver: resolver, policy: policy))
         }
         if let validator, let keys, let auth {
-            filters.append(TokenFilter(validator: validator, keys: keys, settings: auth))
+            filters.append(TokenFilter(validator: validator, keys: keys, settings: auth, refresher: refresher))
         }
         return RequestPipeline(filters: filters)
+    }
+}
+
+/// The latest key sets of all issuers; each fetch result makes a new immutable snapshot.
+final class SnapshotHolder: Sendable {
+    private let current: Mutex<KeySnapshot>
+
+    init(_ initial: KeySnapshot) {
+        current = Mutex(initial)
+    }
+
+    func replacing(_ issuer: String, with set: KeySet) -> KeySnapshot {
+        current.withLock { snapshot in
+            var sets = snapshot.sets
+            sets[issuer] = set
+            snapshot = KeySnapshot(sets: sets)
+            return snapshot
+        }
+    }
+}
+
+/// Lets workers ask the key fetcher for an early refresh although the fetcher is created after
+/// them (it publishes into the server the workers belong to).
+public final class FetcherRelay: Sendable {
+    private let fetcher = Mutex<KeyFetcher?>(nil)
+
+    public init() {}
+
+    public func attach(_ keyFetcher: KeyFetcher) {
+        fetcher.withLock { $0 = keyFetcher }
+    }
+
+    public func request(_ issuer: String) {
+        fetcher.withLock { $0 }?.requestRefresh(issuer: issuer)
     }
 }

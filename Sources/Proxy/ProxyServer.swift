@@ -1,5 +1,6 @@
 public import Config
 public import EventLoop
+public import Tokens
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Builds workers and binds every listener. `pipeline` (compiled from the same config, so
     /// its errors came first) makes each worker's filter chain.
-    public init(config: PortcullisConfig, pipeline: PipelineFactory) throws(ServerError) {
+    public init(config: PortcullisConfig, pipeline: PipelineFactory, refresher: (@Sendable (String) -> Void)? = nil) throws(ServerError) {
         guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
             throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
         }
@@ -34,7 +35,7 @@ public final class ProxyServer: @unchecked Sendable {
         var bound: [SocketAddress] = []
         do {
             for index in 0..<count {
-                workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline.make(worker: index),
+                workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline.make(worker: index, refresher: refresher),
                                           forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor))
             }
         } catch {
@@ -57,6 +58,19 @@ public final class ProxyServer: @unchecked Sendable {
         }
         self.workers = workers
         self.boundAddresses = bound
+    }
+
+    /// Hands a new key snapshot to every worker; each swaps it in on its own loop, so the
+    /// request path reads keys without a lock.
+    public func publish(_ snapshot: KeySnapshot) {
+        for worker in workers {
+            let box = WorkerRef(worker)
+            worker.loop.execute {
+                for filter in box.worker.pipeline.filters {
+                    if let tokens = filter as? TokenFilter { tokens.keys = snapshot }
+                }
+            }
+        }
     }
 
     /// Starts one thread per worker.

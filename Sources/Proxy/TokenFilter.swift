@@ -9,14 +9,18 @@ import Tokens
 final class TokenFilter: RequestFilter {
     let name = "token"
     let validator: TokenValidator
-    let keys: KeySnapshot
+    /// Replaced on this worker's loop when new keys are published; read without a lock.
+    var keys: KeySnapshot
+    /// Asks for an early key fetch when a token names an unknown kid (rate-limited there).
+    let refresher: (@Sendable (String) -> Void)?
     let allowAnonymous: Bool
     let exactPaths: Set<[UInt8]>
     let prefixes: [[UInt8]]
 
-    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings) {
+    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (String) -> Void)?) {
         self.validator = validator
         self.keys = keys
+        self.refresher = refresher
         allowAnonymous = settings.unauthenticatedAction == .allowAnonymous
         exactPaths = Set(settings.excludedPaths.filter { !$0.hasSuffix("/*") }.map { Array($0.utf8) })
         prefixes = settings.excludedPaths.filter { $0.hasSuffix("/*") }.map { Array($0.dropLast().utf8) }
@@ -52,6 +56,7 @@ final class TokenFilter: RequestFilter {
             request.logNote = validated.cached ? "cache_hit" : "token_verified"
             return .continue
         case .failure(let error):
+            if let issuer = error.refetchIssuer { refresher?(issuer) }
             return .stop(Self.decision(for: error))
         }
     }

@@ -27,6 +27,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     public var string: String? { if case .string(let s) = self { s } else { nil } }
+
+    /// Parses a whole JSON document strictly (duplicate members refused), up to 1 MiB.
+    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
+        bytes.withUnsafeBytes { JSONParser.parse($0, maxBytes: 1 << 20, maxDepth: 16) }
+    }
     public var number: Double? { if case .number(let n) = self { n } else { nil } }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Logging
 import Proxy
+import KeyFetcher
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,12 +33,21 @@ enum Runner {
             printError("portcullis: \(error)")
             throw ExitCode(2)
         }
+        let relay = FetcherRelay()
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: settings, pipeline: pipeline)
+            server = try ProxyServer(config: settings, pipeline: pipeline, refresher: { relay.request($0) })
         } catch {
             printError("portcullis: \(error)")
             throw ExitCode(1)
+        }
+        // Keys over HTTP(S): the first fetch happens here, before serving; refreshes run on the
+        // fetcher's own thread from then on.
+        let fetcher = pipeline.makeKeyFetcher(config: settings, server: server)
+        if let fetcher {
+            relay.attach(fetcher)
+            fetcher.start()
+            if !fetcher.isReady { log.warning("some issuers' keys could not be fetched yet; their tokens get 401 until they are") }
         }
         do {
             try server.start()
@@ -55,6 +65,7 @@ enum Runner {
         sigwait(&set, &signal)
         log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
+        fetcher?.stop()
         log.info("stopped")
     }
 

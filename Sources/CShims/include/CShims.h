@@ -50,6 +50,7 @@ int cs_curl_easy_setopt_pointer(CURL *curl, int option, void *value);
 int cs_curl_easy_setopt_string(CURL *curl, int option, const char *value);
 typedef size_t (*cs_curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 int cs_curl_easy_setopt_write_function(CURL *curl, cs_curl_write_callback callback);
+int cs_curl_easy_setopt_header_function(CURL *curl, cs_curl_write_callback callback);
 int cs_curl_easy_getinfo_long(CURL *curl, int info, long *value);
 
 #endif

@@ -1,0 +1,92 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for the fetcher's tests: canned responses by path,
+/// request counts, and a switch to fail. One connection at a time, closed after each response.
+final class TestHTTPServer: @unchecked Sendable {
+    // Unchecked: `routes`, `hits` and `failing` are Mutex/Atomic; `fd` and `thread` are set in
+    // init and read by the owner thread only.
+    struct Route: Sendable {
+        var status: Int = 200
+        var body: [UInt8]
+        var headers: [String] = []
+    }
+
+    let routes = Mutex<[String: Route]>([:])
+    let hits = Mutex<[String: Int]>([:])
+    let failing = Atomic<Bool>(false)
+    let port: UInt16
+    private let fd: Int32
+    private var thread = pthread_t()
+    private let stopping = Atomic<Bool>(false)
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listen(fd, 16)
+        self.fd = fd
+        port = UInt16(bigEndian: address.sin_port)
+        let box = Unmanaged.passRetained(self)
+        pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<TestHTTPServer>.fromOpaque(raw).takeRetainedValue().serve()
+            return nil
+        }, box.toOpaque())
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    func set(_ path: String, _ route: Route) { routes.withLock { $0[path] = route } }
+    func count(_ path: String) -> Int { hits.withLock { $0[path] ?? 0 } }
+
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+        pthread_join(thread, nil)
+    }
+
+    private func serve() {
+        while !stopping.load(ordering: .relaxed) {
+            let client = accept(fd, nil, nil)
+            if client < 0 { if stopping.load(ordering: .relaxed) { return } else { continue } }
+            handle(client)
+            close(client)
+        }
+    }
+
+    private func handle(_ client: Int32) {
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !request.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return }
+            request += buffer[0..<n]
+        }
+        let line = String(decoding: request.prefix { $0 != 13 }, as: UTF8.self)
+        let path = line.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        hits.withLock { $0[path, default: 0] += 1 }
+        if failing.load(ordering: .relaxed) { return }  // closes without a response
+        let route = routes.withLock { $0[path] } ?? Route(status: 404, body: Array("not found".utf8))
+        var head = "HTTP/1.1 \(route.status) X\r\nContent-Length: \(route.body.count)\r\nConnection: close\r\n"
+        for header in route.headers { head += header + "\r\n" }
+        let bytes = Array((head + "\r\n").utf8) + route.body
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

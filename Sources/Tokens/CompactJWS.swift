@@ -10,7 +10,7 @@ struct CompactJWS {
 
     static let maxTokenBytes = 16 * 1024
 
-    static func parse(_ token: UnsafeRawBufferPointer) throws(TokenError) -> CompactJWS {
+    static func parseProtected(_ token: UnsafeRawBufferPointer) throws(TokenError) -> Protected {
         guard token.count <= maxTokenBytes else { throw .malformed("token larger than 16 KiB") }
         var dots: [Int] = []
         for (i, b) in token.enumerated() where b == UInt8(ascii: ".") {
@@ -24,7 +24,7 @@ struct CompactJWS {
         let payloadPart = UnsafeRawBufferPointer(rebasing: token[dots[0] + 1..<dots[1]])
         let signaturePart = UnsafeRawBufferPointer(rebasing: token[(dots[1] + 1)...])
         guard let headerBytes = Base64URL.decode(headerPart), let payloadBytes = Base64URL.decode(payloadPart),
-              let signature = Base64URL.decode(signaturePart), !headerPart.isEmpty, !payloadPart.isEmpty else {
+              let signature = Base64URL.decode(signaturePart), !headerPart.isEmpty else {
             throw .malformed("a segment is not unpadded base64url")
         }
         guard let header = JSONParser.parse(headerBytes, maxDepth: 4), case .object = header else {
@@ -39,11 +39,40 @@ struct CompactJWS {
             throw TokenError("unsupported_crit", "the token requires header extensions this verifier does not implement")
         }
         if let b64 = header["b64"], b64 != JSONValue.bool(true) { throw .malformed("unencoded payloads are not accepted") }
-        guard let claims = JSONParser.parse(payloadBytes, maxDepth: 8), case .object = claims else {
+        // jku, x5u, jwk and x5c are deliberately never read: keys come only from configuration.
+        return Protected(algorithm: algorithm, kid: header["kid"]?.string, x5t: header["x5t"]?.string,
+                         payload: payloadBytes, signingInput: 0..<dots[1], signature: signature)
+    }
+
+    /// A JWS with its header checked and its payload still bytes (JWS is not only for JWTs).
+    struct Protected {
+        let algorithm: JWSAlgorithm
+        let kid: String?
+        let x5t: String?
+        let payload: [UInt8]
+        let signingInput: Range<Int>
+        let signature: [UInt8]
+    }
+
+    /// A JWT: the JWS, then its payload as a claim set.
+    static func parse(_ token: UnsafeRawBufferPointer) throws(TokenError) -> CompactJWS {
+        let jws = try parseProtected(token)
+        guard let claims = JSONParser.parse(jws.payload, maxDepth: 8), case .object = claims else {
             throw .malformed("the payload is not a JSON object (or repeats a claim)")
         }
-        // jku, x5u, jwk and x5c are deliberately never read: keys come only from configuration.
-        return CompactJWS(algorithm: algorithm, kid: header["kid"]?.string, x5t: header["x5t"]?.string,
-                          claims: claims, signingInput: 0..<dots[1], signature: signature)
+        return CompactJWS(algorithm: jws.algorithm, kid: jws.kid, x5t: jws.x5t, claims: claims,
+                          signingInput: jws.signingInput, signature: jws.signature)
+    }
+}
+
+/// Verifies a compact JWS against one key with the same parser and checks a token gets, for
+/// callers (and test vectors) whose payload is not a claim set.
+public enum JWSVerification {
+    public static func verify(_ token: UnsafeRawBufferPointer, key: VerificationKey) -> Bool {
+        guard let jws = try? CompactJWS.parseProtected(token), key.permits(jws.algorithm) else { return false }
+        if let kid = jws.kid, let keyID = key.kid, kid != keyID { return false }
+        return jws.signature.withUnsafeBytes {
+            SignatureVerifier.verify(jws.algorithm, key: key, message: UnsafeRawBufferPointer(rebasing: token[jws.signingInput]), signature: $0)
+        }
     }
 }

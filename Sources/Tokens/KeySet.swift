@@ -41,6 +41,10 @@ public final class KeySet: Sendable {
         }
         let use = entry["use"]?.string
         if let use, use != "sig" { return nil }
+        // key_ops, where present, must allow verification (RFC 7517 §4.3).
+        if let ops = entry["key_ops"] {
+            guard case .array(let list) = ops, list.contains(.string("verify")) else { return nil }
+        }
         let algorithm: JWSAlgorithm?
         if let alg = entry["alg"]?.string {
             guard let known = JWSAlgorithm(rawValue: alg) else { return nil }
@@ -70,8 +74,13 @@ public final class KeySet: Sendable {
     /// The key a token names: by `kid`, or by `x5t` when the token has no kid. A token naming
     /// neither may use the set only if it holds exactly one key.
     func key(kid: String?, x5t: String?) -> VerificationKey? {
-        if let kid { return keys.first { $0.kid == kid } }
-        if let x5t { return keys.first { $0.x5t == x5t } }
+        // Two keys under one kid make the choice ambiguous: no key is chosen rather than a guess.
+        if let kid { return only(keys.filter { $0.kid == kid }) }
+        if let x5t { return only(keys.filter { $0.x5t == x5t }) }
         return keys.count == 1 ? keys[0] : nil
+    }
+
+    private func only(_ matches: [VerificationKey]) -> VerificationKey? {
+        matches.count == 1 ? matches[0] : nil
     }
 }

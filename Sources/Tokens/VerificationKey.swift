@@ -65,8 +65,14 @@ public final class VerificationKey: @unchecked Sendable {
         // Below 2048 bits RSA is not a signature worth trusting (RFC 7518 §3.3).
         var modulus = n[...]
         while modulus.first == 0 { modulus = modulus.dropFirst() }
-        guard modulus.count >= 256, modulus.count <= 2048, !e.isEmpty, e.count <= 8 else {
+        guard modulus.count >= 256, modulus.count <= 2048 else {
             throw .invalid("RSA modulus must be 2048 to 16384 bits")
+        }
+        // The exponent must be odd and at least 3: with e = 1 the "signature" is the message.
+        var exponent = e[...]
+        while exponent.first == 0 { exponent = exponent.dropFirst() }
+        guard let last = exponent.last, exponent.count <= 8, last & 1 == 1, exponent.count > 1 || last >= 3 else {
+            throw .invalid("RSA public exponent must be odd and at least 3")
         }
         guard let builder = OSSL_PARAM_BLD_new() else { throw .invalid("out of memory") }
         defer { OSSL_PARAM_BLD_free(builder) }

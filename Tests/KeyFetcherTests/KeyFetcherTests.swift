@@ -3,6 +3,7 @@ import Foundation
 import KeyFetcher
 import Synchronization
 import Testing
+import TestSupport
 import Tokens
 
 /// What the fetcher published, in order.

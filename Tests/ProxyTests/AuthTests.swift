@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import Tokens
+import Config
+import Proxy
+import TestSupport
 
 /// Bearer tokens through the real proxy, keys from a jwks_file the test writes.
 @Suite("Bearer tokens through the proxy", .serialized)
@@ -109,5 +112,64 @@ struct AuthTests {
         #expect(!harness.received.lowercased().contains("x-ms-client-principal"))
         let bad = try harness.exchange("GET /b HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a.b.c\r\n\r\n")
         #expect(bad.status == 401)
+    }
+}
+
+/// Keys over HTTP, through the whole proxy: a rotation at the identity provider is picked up on
+/// the first token with the new kid, and the provider is not asked again within the interval.
+@Suite("Key rotation through the proxy", .serialized)
+struct KeyRotationTests {
+    @Test func anUnknownKidTriggersOneRefetchAndTheNextRequestPasses() throws {
+        let provider = TestHTTPServer()
+        defer { provider.stop() }
+        let signer = try AuthTests.key()
+        func jwks(_ kid: String) -> [UInt8] {
+            Array(JSONValue.object([("keys", .array([signer.publicJWK(kid: kid)]))]).serialized.utf8)
+        }
+        provider.set("/keys", .init(body: jwks("old")))
+        let backend = try DemoBackendHandle()
+        let config = try PortcullisConfig.parse(yaml: """
+        listeners: [{address: "127.0.0.1:0"}]
+        upstream: {url: "http://127.0.0.1:\(backend.port)"}
+        workers: 1
+        log: {access: false}
+        auth:
+          issuers:
+            - {issuer: "\(AuthTests.issuer)", jwks_url: "\(provider.url("/keys"))", audiences: [api://service-b], algorithms: [ES256]}
+          keys: {unknown_kid_interval: 2s}
+        """)
+        let pipeline = try PipelineFactory(config: config)
+        let relay = FetcherRelay()
+        let server = try ProxyServer(config: config, pipeline: pipeline, refresher: { relay.request($0) })
+        let fetcher = try #require(pipeline.makeKeyFetcher(config: config, server: server))
+        relay.attach(fetcher)
+        fetcher.start()
+        try server.start()
+        defer {
+            server.shutdown(drainMillis: 200)
+            fetcher.stop()
+        }
+        let port = server.boundAddresses[0].port
+        let exp = Int(Date().timeIntervalSince1970) + 3600
+        func token(_ kid: String) throws -> String {
+            try signer.mint(claims: "{\"iss\":\"\(AuthTests.issuer)\",\"aud\":\"api://service-b\",\"exp\":\(exp)}", kid: kid)
+        }
+        func get(_ token: String) throws -> Int? {
+            try RawClient.exchange(port: port, bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n".utf8),
+                                   responses: 1, halfClose: false).status
+        }
+        #expect(try get(try token("old")) == 200)
+        provider.set("/keys", .init(body: jwks("new")))
+        // The first request with the new kid is refused (keys are fetched off the request path)
+        // and asks for a refetch; a flood of unknown kids asks once.
+        #expect(try get(try token("new")) == 401)
+        for i in 0..<10 { _ = try get(try token("random-\(i)")) }
+        var status: Int?
+        for _ in 0..<50 where status != 200 {
+            usleep(50_000)
+            status = try get(try token("new"))
+        }
+        #expect(status == 200)
+        #expect(provider.count("/keys") == 2)
     }
 }

@@ -1,28 +1,34 @@
-import Synchronization
+public import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for the fetcher's tests: canned responses by path,
 /// request counts, and a switch to fail. One connection at a time, closed after each response.
-final class TestHTTPServer: @unchecked Sendable {
+public final class TestHTTPServer: @unchecked Sendable {
     // Unchecked: `routes`, `hits` and `failing` are Mutex/Atomic; `fd` and `thread` are set in
     // init and read by the owner thread only.
-    struct Route: Sendable {
-        var status: Int = 200
-        var body: [UInt8]
-        var headers: [String] = []
+    public struct Route: Sendable {
+        public var status: Int = 200
+        public var body: [UInt8]
+        public var headers: [String] = []
+
+        public init(status: Int = 200, body: [UInt8], headers: [String] = []) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+        }
     }
 
-    let routes = Mutex<[String: Route]>([:])
-    let hits = Mutex<[String: Int]>([:])
-    let failing = Atomic<Bool>(false)
-    let port: UInt16
+    public let routes = Mutex<[String: Route]>([:])
+    public let hits = Mutex<[String: Int]>([:])
+    public let failing = Atomic<Bool>(false)
+    public let port: UInt16
     private let fd: Int32
     private var thread = pthread_t()
     private let stopping = Atomic<Bool>(false)
 
-    init() {
+    public init() {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
@@ -43,12 +49,12 @@ final class TestHTTPServer: @unchecked Sendable {
         }, box.toOpaque())
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    func set(_ path: String, _ route: Route) { routes.withLock { $0[path] = route } }
-    func count(_ path: String) -> Int { hits.withLock { $0[path] ?? 0 } }
+    public func set(_ path: String, _ route: Route) { routes.withLock { $0[path] = route } }
+    public func count(_ path: String) -> Int { hits.withLock { $0[path] ?? 0 } }
 
-    func stop() {
+    public func stop() {
         stopping.store(true, ordering: .relaxed)
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)

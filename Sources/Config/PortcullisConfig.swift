@@ -19,6 +19,9 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var clientIP: ClientIPSettings?
     /// Network rules; nil: no network rule applies.
     public var network: NetworkSettings?
+    /// A path answered by Portcullis itself (never forwarded): 200 when ready, 503 until every
+    /// issuer's first key set has loaded. Nil: no such path.
+    public var readinessPath: String?
     /// Bearer-token requirement; nil when the file has no `auth` section.
     public var auth: AuthSettings?
 
@@ -33,6 +36,7 @@ public struct PortcullisConfig: Sendable, Equatable {
         self.auth = nil
         self.clientIP = nil
         self.network = nil
+        self.readinessPath = nil
     }
 
     /// Reads and validates the file at `path`.
@@ -82,6 +86,13 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("client_ip") { config.clientIP = try ClientIPSettings.decode(n) }
         if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
+        if let n = map.optional("readiness_path") {
+            let path = try n.string()
+            guard path.hasPrefix("/"), !path.contains("?"), !path.contains("*") else {
+                throw n.error("'\(path)' is not an absolute path such as /.portcullis/ready")
+            }
+            config.readinessPath = path
+        }
         try map.finish()
         return config
     }

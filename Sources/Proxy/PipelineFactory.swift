@@ -17,9 +17,13 @@ public struct PipelineFactory: Sendable {
     let keys: KeySnapshot?
     /// Issuers whose keys come over HTTP(S); fetched by a ``KeyFetcher`` the caller starts.
     public let fetchedSources: [KeyFetcher.Source]
+    /// False until every fetched issuer has its first key set.
+    public let readiness: Readiness
+    let readinessPath: String?
 
     /// Files named by the config (JWKS, HMAC secrets) are read here, at startup, off any loop.
     public init(config: PortcullisConfig) throws(ConfigError) {
+        readinessPath = config.readinessPath
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
         auth = config.auth
@@ -27,6 +31,7 @@ public struct PipelineFactory: Sendable {
             validator = nil
             keys = nil
             fetchedSources = []
+            readiness = Readiness(ready: true)
             return
         }
         var fetched: [KeyFetcher.Source] = []
@@ -56,16 +61,20 @@ public struct PipelineFactory: Sendable {
         validator = TokenValidator(auth, secrets: secrets)
         keys = KeySnapshot(sets: sets)
         fetchedSources = fetched
+        readiness = Readiness(ready: fetched.isEmpty)
     }
 
     /// A fetcher for the HTTP(S) key sources that publishes into `server`; nil when there are none.
     public func makeKeyFetcher(config: PortcullisConfig, server: ProxyServer) -> KeyFetcher? {
         guard !fetchedSources.isEmpty, let auth = config.auth, let keys, let validator else { return nil }
         let current = SnapshotHolder(keys)
+        let readiness = readiness
+        let expected = Set(fetchedSources.map(\.issuer))
         return KeyFetcher(sources: fetchedSources, settings: auth.keys) { issuer, set in
             let snapshot = current.replacing(issuer, with: set)
             validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
             server.publish(snapshot)
+            if expected.isSubset(of: snapshot.sets.keys) { readiness.markReady() }
         }
     }
 
@@ -89,6 +98,9 @@ public struct PipelineFactory: Sendable {
     /// The ordered chain: network (client IP, rules) → … → forward.
     public func make(worker: Int, refresher: (@Sendable (String) -> Void)? = nil) -> RequestPipeline {
         var filters: [any RequestFilter] = []
+        if let readinessPath {
+            filters.append(ReadinessFilter(path: readinessPath, readiness: readiness))
+        }
         if resolver != nil || policy != nil {
             filters.append(NetworkFilter(resolver: resolver, policy: policy))
         }

@@ -173,3 +173,50 @@ struct KeyRotationTests {
         #expect(provider.count("/keys") == 2)
     }
 }
+
+@Suite("Readiness", .serialized)
+struct ReadinessTests {
+    @Test func notReadyUntilTheFirstKeySetLoadsThenReady() throws {
+        let provider = TestHTTPServer()
+        defer { provider.stop() }
+        let signer = try AuthTests.key()
+        provider.set("/keys", .init(body: Array(JSONValue.object([("keys", .array([signer.publicJWK(kid: "k")]))]).serialized.utf8)))
+        provider.failing.store(true, ordering: .relaxed)
+        let backend = try DemoBackendHandle()
+        let config = try PortcullisConfig.parse(yaml: """
+        listeners: [{address: "127.0.0.1:0"}]
+        upstream: {url: "http://127.0.0.1:\(backend.port)"}
+        workers: 1
+        log: {access: false}
+        readiness_path: /.portcullis/ready
+        network: {rules: [{name: nobody, priority: 1, action: deny, cidrs: ["0.0.0.0/0"]}]}
+        auth:
+          issuers:
+            - {issuer: "\(AuthTests.issuer)", jwks_url: "\(provider.url("/keys"))", audiences: [api://service-b], algorithms: [ES256]}
+        """)
+        let pipeline = try PipelineFactory(config: config)
+        let server = try ProxyServer(config: config, pipeline: pipeline)
+        let fetcher = try #require(pipeline.makeKeyFetcher(config: config, server: server))
+        fetcher.start()
+        try server.start()
+        defer {
+            server.shutdown(drainMillis: 200)
+            fetcher.stop()
+        }
+        let port = server.boundAddresses[0].port
+        func probe() throws -> Int? {
+            try RawClient.exchange(port: port, bytes: Array("GET /.portcullis/ready HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8),
+                                   responses: 1, halfClose: false).status
+        }
+        // The probe is answered before the network rules (which deny everyone here).
+        #expect(try probe() == 503)
+        provider.failing.store(false, ordering: .relaxed)
+        var status: Int?
+        for _ in 0..<80 where status != 200 {
+            usleep(50_000)
+            status = try probe()
+        }
+        #expect(status == 200)
+        #expect(backend.backend.recorded.withLock { $0.isEmpty })
+    }
+}

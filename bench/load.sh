@@ -62,6 +62,22 @@ YAML
 "$bin" serve --config "$work/portcullis.yaml" >/dev/null 2>"$work/portcullis.err" & pids+=($!)
 wait_port "$PORTCULLIS_PORT"
 
+# The global and defaults sections both HAProxy configurations share.
+haproxy_head() {
+  cat <<HAP
+global
+  nbthread $WORKERS
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+  option forwardfor
+HAP
+}
+
 targets=("direct:$BACKEND_PORT")
 if command -v nginx >/dev/null; then
   mkdir -p "$work/nginx"
@@ -93,23 +109,14 @@ NGINX
   wait_port "$NGINX_PORT" && targets+=("nginx:$NGINX_PORT")
 fi
 if command -v haproxy >/dev/null; then
-  cat >"$work/haproxy.cfg" <<HAP
-global
-  nbthread $WORKERS
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-  option forwardfor
+  { haproxy_head; cat <<HAP
 frontend fe
   bind 127.0.0.1:$HAPROXY_PORT
   default_backend be
 backend be
   server s1 127.0.0.1:$BACKEND_PORT
 HAP
+  } >"$work/haproxy.cfg"
   haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>"$work/haproxy.err" & pids+=($!)
   wait_port "$HAPROXY_PORT" && targets+=("haproxy:$HAPROXY_PORT")
 fi
@@ -145,17 +152,7 @@ YAML
 wait_port "$TOKEN_PORT"
 token_targets=()
 if command -v haproxy >/dev/null && [ -s "$work/pub.pem" ]; then
-  cat >"$work/haproxy-token.cfg" <<HAP
-global
-  nbthread $WORKERS
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-  option forwardfor
+  { haproxy_head; cat <<HAP
 frontend fe
   bind 127.0.0.1:$HAPROXY_TOKEN_PORT
   http-request deny if !{ src 127.0.0.0/8 }
@@ -172,6 +169,7 @@ frontend fe
 backend be
   server s1 127.0.0.1:$BACKEND_PORT
 HAP
+  } >"$work/haproxy-token.cfg"
   haproxy -f "$work/haproxy-token.cfg" -db >/dev/null 2>"$work/haproxy-token.err" & pids+=($!)
   wait_port "$HAPROXY_TOKEN_PORT" && token_targets+=("haproxy+jwt:$HAPROXY_TOKEN_PORT")
 fi

@@ -69,31 +69,32 @@ struct AudiencePolicy: ClaimPolicy {
     }
 }
 
-struct ApplicationPolicy: AuthorizationPolicy {
+/// The caller's application (`appid`/`azp`), principal (`oid`) or tenant (`tid`) must be on a
+/// list; one policy type, three configurations.
+struct AllowListPolicy: AuthorizationPolicy {
     let allowed: Set<String>
-    func check(_ identity: Identity) -> TokenError? {
-        guard let app = identity.applicationID, allowed.contains(app) else {
-            return TokenError("application_not_allowed", "the calling application is not allowed", kind: .forbidden)
-        }
-        return nil
-    }
-}
+    let value: @Sendable (Identity) -> String?
+    let code: String
+    let reason: String
 
-struct PrincipalPolicy: AuthorizationPolicy {
-    let allowed: Set<String>
-    func check(_ identity: Identity) -> TokenError? {
-        guard let oid = identity.objectID, allowed.contains(oid) else {
-            return TokenError("principal_not_allowed", "the calling principal is not allowed", kind: .forbidden)
-        }
-        return nil
+    static func applications(_ allowed: [String]) -> AllowListPolicy {
+        AllowListPolicy(allowed: Set(allowed), value: { $0.applicationID }, code: "application_not_allowed",
+                        reason: "the calling application is not allowed")
     }
-}
 
-struct TenantPolicy: AuthorizationPolicy {
-    let allowed: Set<String>
+    static func principals(_ allowed: [String]) -> AllowListPolicy {
+        AllowListPolicy(allowed: Set(allowed), value: { $0.objectID }, code: "principal_not_allowed",
+                        reason: "the calling principal is not allowed")
+    }
+
+    static func tenants(_ allowed: [String]) -> AllowListPolicy {
+        AllowListPolicy(allowed: Set(allowed), value: { $0.tenantID }, code: "tenant_not_allowed",
+                        reason: "the calling tenant is not allowed")
+    }
+
     func check(_ identity: Identity) -> TokenError? {
-        guard let tid = identity.tenantID, allowed.contains(tid) else {
-            return TokenError("tenant_not_allowed", "the calling tenant is not allowed", kind: .forbidden)
+        guard let value = value(identity), allowed.contains(value) else {
+            return TokenError(code, reason, kind: .forbidden)
         }
         return nil
     }

@@ -36,9 +36,9 @@ public final class TokenValidator: Sendable {
         self.issuers = issuers
         let a = settings.authorization
         var authorization: [any AuthorizationPolicy] = []
-        if !a.allowedApplications.isEmpty { authorization.append(ApplicationPolicy(allowed: Set(a.allowedApplications))) }
-        if !a.allowedPrincipals.isEmpty { authorization.append(PrincipalPolicy(allowed: Set(a.allowedPrincipals))) }
-        if !a.allowedTenants.isEmpty { authorization.append(TenantPolicy(allowed: Set(a.allowedTenants))) }
+        if !a.allowedApplications.isEmpty { authorization.append(AllowListPolicy.applications(a.allowedApplications)) }
+        if !a.allowedPrincipals.isEmpty { authorization.append(AllowListPolicy.principals(a.allowedPrincipals)) }
+        if !a.allowedTenants.isEmpty { authorization.append(AllowListPolicy.tenants(a.allowedTenants)) }
         if !a.requiredRoles.isEmpty { authorization.append(RolesPolicy(required: a.requiredRoles)) }
         if !a.requiredScopes.isEmpty { authorization.append(ScopesPolicy(required: a.requiredScopes)) }
         self.authorization = authorization

@@ -25,18 +25,13 @@ public final class EventLoop: @unchecked Sendable {
         var generation: UInt32 = 0
     }
 
-    private struct TimerEntry {
-        let deadline: Int64
-        let handler: any TimerHandler
-    }
-
     public let index: Int
     private let epfd: Int32
     private let wakeFD: Int32
     private var slots: [Slot] = []
     private let events: UnsafeMutablePointer<epoll_event>
     private let eventCapacity: Int32 = 256
-    private var heap: [TimerEntry] = []
+    private var timers = TimerHeap()
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let stopping = Atomic<Bool>(false)
     private var iterationHooks: [() -> Void] = []
@@ -46,6 +41,8 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Milliseconds on the monotonic clock, read once per loop iteration.
     public private(set) var now: Int64
+    /// Counts iterations, so a handler can ration work per turn of the loop.
+    public private(set) var iteration: UInt64 = 0
 
     public init(index: Int = 0) throws(SystemError) {
         self.index = index
@@ -115,62 +112,22 @@ public final class EventLoop: @unchecked Sendable {
     /// Sets (or moves) the deadline of `handler`; `deadlinePassed` runs on the first iteration after it.
     @inline(__always)
     public func setDeadline(_ handler: some TimerHandler, at deadline: Int64) {
-        handler.timer.deadline = deadline
-        if deadline < handler.timer.scheduled {
-            handler.timer.scheduled = deadline
-            push(TimerEntry(deadline: deadline, handler: handler))
-        }
+        timers.set(handler, at: deadline)
     }
 
+    /// Cancels `handler`'s deadline and lets go of it: a closed connection must not be kept
+    /// alive by its timer.
     @inline(__always)
     public func clearDeadline(_ handler: some TimerHandler) {
-        handler.timer.deadline = .max
+        timers.clear(handler)
     }
 
-    private func push(_ entry: TimerEntry) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func popMin() -> TimerEntry {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
-                if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
-    }
+    /// Handlers with a deadline set (for tests and leak checks).
+    public var timerCount: Int { timers.count }
 
     private func fireTimers() {
-        while let first = heap.first, first.deadline <= now {
-            let entry = popMin()
-            let handler = entry.handler
-            // An entry whose deadline is no longer the scheduled one was superseded by an earlier push.
-            guard handler.timer.scheduled == entry.deadline else { continue }
-            handler.timer.scheduled = .max
-            if handler.timer.deadline <= now {
-                handler.timer.deadline = .max
-                handler.deadlinePassed(now: now)
-            } else if handler.timer.deadline != .max {
-                handler.timer.scheduled = handler.timer.deadline
-                push(TimerEntry(deadline: handler.timer.deadline, handler: handler))
-            }
+        while let handler = timers.popDue(now: now) {
+            handler.deadlinePassed(now: now)
         }
     }
 
@@ -212,11 +169,12 @@ public final class EventLoop: @unchecked Sendable {
     /// One iteration: wait for events or the nearest timer, dispatch, run timers and tasks.
     public func runOnce(maxWaitMillis: Int64) throws(SystemError) {
         var timeout = soon.isEmpty ? maxWaitMillis : 0
-        if let first = heap.first {
-            timeout = max(0, min(timeout, first.deadline - Sys.monotonicMillis()))
+        if let earliest = timers.earliest {
+            timeout = max(0, min(timeout, earliest - Sys.monotonicMillis()))
         }
         let count = try Sys.epollWait(epfd, events, eventCapacity, timeoutMillis: Int32(timeout))
         now = Sys.monotonicMillis()
+        iteration &+= 1
         var woken = false
         for i in 0..<count {
             let data = cs_epoll_event_data(events + i)
@@ -244,22 +202,7 @@ public final class EventLoop: @unchecked Sendable {
             for handler in soonSwap { handler.handleEvent(0) }
             soonSwap.removeAll(keepingCapacity: true)
         }
-        if let first = heap.first, first.deadline <= now { fireTimers() }
+        if let earliest = timers.earliest, earliest <= now { fireTimers() }
         for hook in iterationHooks { hook() }
     }
-}
-
-/// The timer state a ``TimerHandler`` carries; only ``EventLoop`` changes `scheduled`.
-public struct TimerSlot: Sendable {
-    /// When the handler wants to be called; `.max` for never.
-    public internal(set) var deadline: Int64 = .max
-    /// The earliest heap entry for this handler; later entries are stale.
-    var scheduled: Int64 = .max
-
-    public init() {}
-}
-
-public protocol TimerHandler: AnyObject {
-    var timer: TimerSlot { get set }
-    func deadlinePassed(now: Int64)
 }

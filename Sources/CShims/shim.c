@@ -1,6 +1,7 @@
 #include "CShims.h"
 #include <openssl/ssl.h>
 #include <curl/curl.h>
+#include <malloc.h>
 
 int cs_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
@@ -13,6 +14,11 @@ void cs_epoll_event_set(struct epoll_event *ev, uint32_t events, uint64_t data) 
 uint32_t cs_epoll_event_events(const struct epoll_event *ev) { return ev->events; }
 uint64_t cs_epoll_event_data(const struct epoll_event *ev) { return ev->data.u64; }
 size_t cs_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+size_t cs_heap_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
 
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return SSL_CTX_set_min_proto_version(ctx, version);

@@ -145,6 +145,11 @@ public enum Sys {
 
     /// Monotonic milliseconds, for timers.
     @inline(__always)
+    /// Heap bytes in use across all malloc arenas (for leak checks; not for the request path).
+    public static func heapBytesInUse() -> Int {
+        Int(cs_heap_bytes_in_use())
+    }
+
     public static func monotonicMillis() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)

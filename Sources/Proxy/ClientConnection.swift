@@ -1,6 +1,7 @@
 import EventLoop
 import HTTP1
 import CShims
+import Synchronization
 import NetworkPolicy
 
 /// One client connection and the exchange it has in flight: the proxy's state machine.
@@ -36,6 +37,9 @@ final class ClientConnection: EventHandler, TimerHandler {
     static let highWater = 256 * 1024
 
     let fd: Int32
+    private let live: LiveObjects
+    /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
+    private let buffers: BufferPool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -49,7 +53,7 @@ final class ClientConnection: EventHandler, TimerHandler {
     var timerPhase = TimerPhase.idle
 
     let input: IOBuffer
-    let output = IOBuffer(capacity: 16 * 1024)
+    let output: IOBuffer
     var readable = false
     var writable = true
     var peerClosed = false
@@ -90,7 +94,17 @@ final class ClientConnection: EventHandler, TimerHandler {
         self.state = expectProxyHeader ? .proxyHeader : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
         self.responseParser = ResponseParser(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
-        self.input = IOBuffer(capacity: 16 * 1024)
+        buffers = worker.buffers
+        input = buffers.take()
+        output = buffers.take()
+        live = worker.live
+        live.clients.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        buffers.give(input)
+        buffers.give(output)
+        live.clients.subtract(1, ordering: .relaxed)
     }
 
     // MARK: Events

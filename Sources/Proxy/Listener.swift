@@ -42,9 +42,34 @@ final class Listener: EventHandler, TimerHandler {
         self.worker = worker
     }
 
+    /// Connections taken per turn of the loop before the others get theirs. Accepting until
+    /// EAGAIN under a connect flood adopts thousands of connections before any of their own
+    /// events (a FIN, a request) is looked at, and each holds its buffers meanwhile: memory then
+    /// follows the flood instead of the work. HAProxy's `tune.maxaccept` default is 64 too.
+    static let acceptsPerTurn = 64
+
+    private var turn: UInt64 = .max
+    private var acceptedThisTurn = 0
+    private var resumePending = false
+
     func handleEvent(_ events: UInt32) {
-        // Edge-triggered: accept until the queue is empty or the next event would be missed.
+        // Edge-triggered: accept until the queue is empty, or until this turn's share is taken
+        // and then come back on a later iteration (no new edge would announce the rest). The
+        // share is per iteration, whether the call came from epoll or from a resume.
+        if events == 0 { resumePending = false }
+        if turn != worker.loop.iteration {
+            turn = worker.loop.iteration
+            acceptedThisTurn = 0
+        }
         while !worker.draining {
+            if acceptedThisTurn >= Self.acceptsPerTurn {
+                if !resumePending {
+                    resumePending = true
+                    worker.loop.resumeSoon(self)
+                }
+                return
+            }
+            acceptedThisTurn += 1
             let client: Int32?
             do {
                 client = try Sys.accept(fd, &peer)

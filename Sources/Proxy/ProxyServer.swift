@@ -20,6 +20,8 @@ public final class ProxyServer: @unchecked Sendable {
     private let workers: [Worker]
     private var threads: [pthread_t] = []
     private let drained = DrainCounter()
+    /// Connection objects alive across all workers (a closed connection must leave none).
+    public let live: LiveObjects
     /// The addresses actually bound, in listener order (ports resolved when 0 was asked for).
     public let boundAddresses: [SocketAddress]
 
@@ -31,12 +33,13 @@ public final class ProxyServer: @unchecked Sendable {
         }
         let count = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let settings = WorkerSettings(config)
+        let live = LiveObjects()
         var workers: [Worker] = []
         var bound: [SocketAddress] = []
         do {
             for index in 0..<count {
                 workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline.make(worker: index, refresher: refresher),
-                                          forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor))
+                                          forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor, live: live))
             }
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")
@@ -57,7 +60,13 @@ public final class ProxyServer: @unchecked Sendable {
             bound.append(address)
         }
         self.workers = workers
+        self.live = live
         self.boundAddresses = bound
+    }
+
+    /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
+    public var pooledBufferBytes: Int {
+        workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize }
     }
 
     /// Hands a new key snapshot to every worker; each swaps it in on its own loop, so the

@@ -1,15 +1,19 @@
 import EventLoop
 import CShims
+import Synchronization
 
 /// One TCP connection to the upstream. While an exchange uses it, its events go to that
 /// exchange's ``ClientConnection``; while idle in the pool, an event means the upstream closed it.
 final class UpstreamConnection: EventHandler {
     let fd: Int32
+    private let live: LiveObjects
+    /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
+    private let buffers: BufferPool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
-    let input = IOBuffer(capacity: 16 * 1024)
-    let output = IOBuffer(capacity: 16 * 1024)
+    let input: IOBuffer
+    let output: IOBuffer
     var connected = false
     var readable = false
     var writable = false
@@ -25,6 +29,17 @@ final class UpstreamConnection: EventHandler {
     init(fd: Int32, worker: Worker) {
         self.fd = fd
         self.worker = worker
+        live = worker.live
+        live.upstreams.add(1, ordering: .relaxed)
+        buffers = worker.buffers
+        input = buffers.take()
+        output = buffers.take()
+    }
+
+    deinit {
+        buffers.give(input)
+        buffers.give(output)
+        live.upstreams.subtract(1, ordering: .relaxed)
     }
 
     func handleEvent(_ events: UInt32) {

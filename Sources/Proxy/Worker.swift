@@ -12,6 +12,9 @@ final class Worker {
     let loop: EventLoop
     let settings: WorkerSettings
     let accessLog: AccessLog
+    let live: LiveObjects
+    /// The 16 KiB buffers of this worker's client and upstream connections, reused.
+    let buffers = BufferPool()
     var pipeline: RequestPipeline
     let upstreamAddress: SocketAddress
     lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
@@ -26,7 +29,8 @@ final class Worker {
     let forwardingHeaderIsXFF: Bool
 
     init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline,
-         forwardingHeaderIsXFF: Bool) throws(SystemError) {
+         forwardingHeaderIsXFF: Bool, live: LiveObjects) throws(SystemError) {
+        self.live = live
         self.forwardingHeaderIsXFF = forwardingHeaderIsXFF
         loop = try EventLoop(index: index)
         self.settings = settings

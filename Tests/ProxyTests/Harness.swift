@@ -13,17 +13,19 @@ final class Harness {
     let server: ProxyServer
     let port: UInt16
 
-    init(upstreamPort: UInt16? = nil, extraYAML: String = "", listenerYAML: String = "") throws {
-        backend = try DemoBackend(host: "127.0.0.1", port: 0, recording: true)
+    init(upstreamPort: UInt16? = nil, extraYAML: String = "", listenerYAML: String = "",
+         timeouts: String = "{request_header: 1s, idle: 5s, drain: 1s}", responseTimeout: String = "1s",
+         recording: Bool = true) throws {
+        backend = try DemoBackend(host: "127.0.0.1", port: 0, recording: recording)
         backend.start()
         let yaml = """
         listeners: [{address: "127.0.0.1:0"\(listenerYAML)}]
         upstream:
           url: http://127.0.0.1:\(upstreamPort ?? backend.address.port)
           connect_timeout: 1s
-          response_timeout: 1s
+          response_timeout: \(responseTimeout)
         workers: 1
-        timeouts: {request_header: 1s, idle: 5s, drain: 1s}
+        timeouts: \(timeouts)
         log: {access: false}
         \(extraYAML)
         """
@@ -121,8 +123,9 @@ enum RawClient {
         return read(fd, responses: responses)
     }
 
-    /// Reads until EOF, a timeout, or `responses` complete final responses.
-    static func read(_ fd: Int32, responses: Int) -> RawResponse {
+    /// Reads until EOF, a timeout, or `responses` complete final responses (then waits up to
+    /// `settleMillis` to see whether the proxy closes).
+    static func read(_ fd: Int32, responses: Int, settleMillis: Int32 = 300) -> RawResponse {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let deadline = Sys.monotonicMillis() + 3000
@@ -134,7 +137,7 @@ enum RawClient {
             if completeResponses(received) >= responses {
                 // Wait a moment for the end of the connection, so tests can see a close.
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&poller, 1, 300) == 1 {
+                if settleMillis > 0, poll(&poller, 1, settleMillis) == 1 {
                     let m = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
                     if m == 0 { return RawResponse(bytes: received, closed: true) }
                     if m > 0 { received += buffer[0..<m] }

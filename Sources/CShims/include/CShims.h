@@ -32,6 +32,10 @@ uint32_t cs_epoll_event_events(const struct epoll_event *ev);
 uint64_t cs_epoll_event_data(const struct epoll_event *ev);
 size_t cs_epoll_event_size(void);
 
+/// Bytes the allocator has handed out and not taken back, all arenas (mallinfo2 from <malloc.h>,
+/// which Glibc's module leaves out): the leak checks' measure of "nothing left behind".
+size_t cs_heap_bytes_in_use(void);
+
 // OpenSSL: function-like macros, and constants built from several macros.
 #include <openssl/evp.h>
 #include <openssl/core_names.h>

@@ -285,7 +285,10 @@ extension ClientConnection {
             break
         }
         guard let upstream else {
-            if chunkedFramingProven() { attachUpstream(allowPooled: true) }
+            // Framing has proved itself: attach, and go round once more so the held head and
+            // body are written now. A pooled connection is already writable and would raise
+            // no event to flush them (the upstream then closed it idle and the client got 502).
+            if chunkedFramingProven(), attachUpstream(allowPooled: true) { pumpRequest() }
             return
         }
         if !upstream.flush() { upstreamFailed() }

@@ -271,6 +271,10 @@ extension ClientConnection {
         resetForNextRequest()
         _ = flushOutput()
         if !closed && !input.isEmpty { processInput() }
+        // Input that arrived while the exchange had no use for it (a pipelined request, or the
+        // client's FIN after a half-close) raised no new edge: go back for it, or the
+        // connection would sit until the idle timeout.
+        if !closed && readable { worker.loop.resumeSoon(self) }
     }
 
     /// The upstream closed its side.

@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "Tokens", targets: ["Tokens"]),
         .library(name: "KeyFetcher", targets: ["KeyFetcher"]),
         .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "Transport", targets: ["Transport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,7 @@ let package = Package(
 
         // Layers.
         .target(name: "EventLoop", dependencies: ["CShims"], swiftSettings: hotPath),
+        .target(name: "Transport", dependencies: ["EventLoop", "Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
         .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
         .target(name: "Tokens", dependencies: ["Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
@@ -65,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "HTTP1", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
+            dependencies: ["EventLoop", "Transport", "HTTP1", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),

@@ -14,4 +14,5 @@
 #include <openssl/sha.h>
 #include <openssl/hmac.h>
 #include <openssl/ecdsa.h>
+#include <openssl/x509v3.h>
 #endif

@@ -24,6 +24,9 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var readinessPath: String?
     /// Bearer-token requirement; nil when the file has no `auth` section.
     public var auth: AuthSettings?
+    /// Client certificates as an identity; nil: a verified certificate is forwarded but not required
+    /// to carry any particular identity.
+    public var clientCertificate: ClientCertificateSettings?
 
     public init(listeners: [ListenerSettings], upstream: UpstreamSettings, workers: Int? = nil,
                 limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
@@ -37,6 +40,7 @@ public struct PortcullisConfig: Sendable, Equatable {
         self.clientIP = nil
         self.network = nil
         self.readinessPath = nil
+        self.clientCertificate = nil
     }
 
     /// Reads and validates the file at `path`.
@@ -86,6 +90,13 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("client_ip") { config.clientIP = try ClientIPSettings.decode(n) }
         if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
+        if let n = map.optional("client_certificate") {
+            let settings = try ClientCertificateSettings.decode(n)
+            guard config.listeners.contains(where: { $0.tls?.clientCertificates != nil }) else {
+                throw n.error("no listener asks for client certificates; add tls.client_certificates to a listener")
+            }
+            config.clientCertificate = settings
+        }
         if let n = map.optional("readiness_path") {
             let path = try n.string()
             guard path.hasPrefix("/"), !path.contains("?"), !path.contains("*") else {

@@ -6,6 +6,8 @@ public struct TimeoutSettings: Sendable, Equatable {
     public var idle: Duration = .seconds(60)
     /// On SIGTERM/SIGINT, how long requests in flight may take to finish.
     public var drain: Duration = .seconds(30)
+    /// From accept to a finished TLS handshake; past it the connection is closed.
+    public var tlsHandshake: Duration = .seconds(10)
 
     public init() {}
 
@@ -15,6 +17,7 @@ public struct TimeoutSettings: Sendable, Equatable {
         if let n = map.optional("request_header") { timeouts.requestHeader = try positive(n) }
         if let n = map.optional("idle") { timeouts.idle = try positive(n) }
         if let n = map.optional("drain") { timeouts.drain = try n.duration() }
+        if let n = map.optional("tls_handshake") { timeouts.tlsHandshake = try positive(n) }
         try map.finish()
         return timeouts
     }

@@ -47,6 +47,13 @@ static const char *const cs_PARAM_RSA_E = OSSL_PKEY_PARAM_RSA_E;
 static const char *const cs_PARAM_GROUP_NAME = OSSL_PKEY_PARAM_GROUP_NAME;
 static const char *const cs_PARAM_PUB_KEY = OSSL_PKEY_PARAM_PUB_KEY;
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+/// A listener's fixed TLS options: no renegotiation, no compression, the server's cipher order,
+/// an unexpected EOF read as a close; partial writes and a moving write buffer (the connection's
+/// output buffer may compact between a WANT_WRITE and the retry).
+void cs_SSL_CTX_set_server_defaults(SSL_CTX *ctx);
+/// SSL_CTX_set_tlsext_servername_callback and _arg are macros.
+typedef int (*cs_servername_callback)(SSL *ssl, int *alert, void *arg);
+void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback callback, void *arg);
 
 // libcurl: curl_easy_setopt is variadic; one wrapper per argument type.
 int cs_curl_easy_setopt_long(CURL *curl, int option, long value);

@@ -1,0 +1,144 @@
+public import EventLoop
+import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One server-side TLS session over a non-blocking socket, driven from the event loop.
+///
+/// Every call returns at once: OpenSSL's WANT_READ / WANT_WRITE become "come back when the
+/// socket is ready", never a wait. Owns its `SSL`; the listener's ``ServerTLS`` is held so the
+/// callbacks' context outlives every handshake made from it.
+public final class TLSSession {
+    public enum HandshakeResult: Sendable, Equatable {
+        case done
+        /// Come back on the next readiness event.
+        case pending
+        case failed(String)
+    }
+
+    private let ssl: OpaquePointer
+    private let server: ServerTLS
+    public private(set) var handshakeDone = false
+    /// Set when OpenSSL must write before a read can go on (a post-handshake message): the
+    /// caller retries the read once the socket is writable.
+    public private(set) var readWantsWrite = false
+
+    init(server: ServerTLS, fd: Int32) throws(TLSError) {
+        guard let ssl = SSL_new(server.defaultContext) else {
+            throw TLSError(.context, "SSL_new failed: \(OpenSSLErrors.drain())")
+        }
+        self.ssl = ssl
+        self.server = server
+        SSL_set_fd(ssl, fd)
+        SSL_set_accept_state(ssl)
+    }
+
+    deinit { SSL_free(ssl) }
+
+    /// Whether the listener asked this client for a certificate.
+    public var requestsClientCertificates: Bool { server.requestsClientCertificates }
+
+    public func handshake() -> HandshakeResult {
+        OpenSSLErrors.clear()
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 {
+            handshakeDone = true
+            return .done
+        }
+        switch SSL_get_error(ssl, rc) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .pending
+        case SSL_ERROR_SYSCALL:
+            let detail = OpenSSLErrors.drain()
+            return .failed(errno != 0 ? "connection error during handshake (errno \(errno))" : detail)
+        default:
+            return .failed(OpenSSLErrors.drain())
+        }
+    }
+
+    /// Decrypts what the socket holds into `buffer`, holding at most `limit` bytes; the same
+    /// results as a plain socket read (``IOBuffer/ReadResult``).
+    public func read(into buffer: IOBuffer, maxHeld limit: Int) throws(TLSError) -> IOBuffer.ReadResult {
+        readWantsWrite = false
+        if buffer.writableBytes < 4096 {
+            if buffer.readableBytes + 4096 > limit { buffer.compact() } else { buffer.reserve(min(buffer.capacity, limit - buffer.readableBytes)) }
+        }
+        let space = min(buffer.writableBytes, max(0, limit - buffer.readableBytes))
+        guard space > 0 else { return .full }
+        var count = 0
+        OpenSSLErrors.clear()
+        if SSL_read_ex(ssl, buffer.base + buffer.writerIndex, space, &count) == 1 {
+            buffer.advanceWriter(count)
+            // Decrypted bytes may still wait inside OpenSSL even when the socket is drained:
+            // report "filled" so the caller reads again instead of waiting for an edge.
+            return .read(count: count, filled: count == space || SSL_pending(ssl) > 0)
+        }
+        switch SSL_get_error(ssl, 0) {
+        case SSL_ERROR_WANT_READ:
+            return .wouldBlock
+        case SSL_ERROR_WANT_WRITE:
+            // Still readable once the socket takes OpenSSL's bytes: not an EAGAIN.
+            readWantsWrite = true
+            return .full
+        case SSL_ERROR_ZERO_RETURN:
+            return .endOfStream
+        case SSL_ERROR_SYSCALL:
+            let code = errno
+            _ = OpenSSLErrors.drain()
+            if code == 0 { return .endOfStream }
+            throw TLSError(.io, "read failed (errno \(code))")
+        default:
+            throw TLSError(.io, OpenSSLErrors.drain())
+        }
+    }
+
+    /// Encrypts and sends what `buffer` holds; true when all of it went out.
+    public func write(from buffer: IOBuffer) throws(TLSError) -> Bool {
+        while buffer.readableBytes > 0 {
+            var written = 0
+            OpenSSLErrors.clear()
+            if SSL_write_ex(ssl, buffer.base + buffer.readerIndex, buffer.readableBytes, &written) == 1 {
+                buffer.consume(written)
+                continue
+            }
+            switch SSL_get_error(ssl, 0) {
+            case SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_READ:
+                return false
+            case SSL_ERROR_SYSCALL:
+                let code = errno
+                _ = OpenSSLErrors.drain()
+                throw TLSError(.io, "write failed (errno \(code))")
+            default:
+                throw TLSError(.io, OpenSSLErrors.drain())
+            }
+        }
+        return true
+    }
+
+    /// Sends close_notify, without waiting for the peer's (the socket closes right after).
+    public func shutdown() {
+        guard handshakeDone else { return }
+        OpenSSLErrors.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrors.clear()
+    }
+
+    /// "TLSv1.2" or "TLSv1.3".
+    public var version: String { String(cString: SSL_get_version(ssl)) }
+
+    /// The ALPN protocol agreed on, if any.
+    public var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    /// The client's certificate when it sent one and it verified against the listener's CA.
+    public func verifiedPeer() -> PeerCertificate? {
+        guard SSL_get_verify_result(ssl) == X509_V_OK, let leaf = SSL_get0_peer_certificate(ssl) else { return nil }
+        return PeerCertificate(leaf)
+    }
+}

@@ -29,6 +29,15 @@ final class AccessLog {
         var durationNanos: Int64
         var note: String?
         var rule: String?
+        /// Per connection, set once the TLS handshake is done (nil in cleartext).
+        var tls: TLSLogFields?
+    }
+
+    /// What the log says of a TLS connection, formatted once per connection.
+    struct TLSLogFields {
+        var version: String
+        var alpn: String?
+        var clientCertificate: String?
     }
 
     func record(_ e: Entry) {
@@ -49,6 +58,20 @@ final class AccessLog {
         appendEscaped(e.method)
         buffer.append("\",\"path\":\"")
         appendEscaped(e.path)
+        buffer.append("\",\"protocol\":\"http/1.1")
+        if let tls = e.tls {
+            buffer.append("\",\"tls_version\":\"")
+            var version = tls.version
+            version.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+            if var alpn = tls.alpn {
+                buffer.append("\",\"alpn\":\"")
+                alpn.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+            }
+            if var identity = tls.clientCertificate {
+                buffer.append("\",\"client_cert\":\"")
+                identity.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+            }
+        }
         buffer.append("\",\"status\":")
         buffer.append(decimal: UInt64(e.status))
         buffer.append(",\"decision\":\"")

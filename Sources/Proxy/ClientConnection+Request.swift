@@ -1,6 +1,7 @@
 import EventLoop
 import HTTP1
 import NetworkPolicy
+import Transport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,8 @@ extension ClientConnection {
     private func admit() {
         rememberForLog(input.readable)
         var context = RequestContext(bytes: input.readable, head: head, peer: peerIP)
+        context.tlsPeer = tlsPeer
+        context.requestsClientCertificates = requestsClientCertificates
         let result = worker.pipeline.run(&context)
         logNote = context.logNote
         client = context.client
@@ -70,6 +73,7 @@ extension ClientConnection {
 
     /// Half-closes so the client reads the whole answer before seeing the connection end.
     func shutdownAndClose() {
+        if case .tls(let session) = transport { session.shutdown() }
         _ = shutdown(fd, Int32(SHUT_WR))
         close()
     }
@@ -174,6 +178,8 @@ extension ClientConnection {
                 continue
             default:
                 if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
+                if field.name.count == worker.settings.clientCertificateHeader.count,
+                   Self.nameEquals(bytes, field.name, worker.settings.clientCertificateHeader) { continue }
             }
             out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
             out.append("\r\n")
@@ -198,7 +204,15 @@ extension ClientConnection {
         }
         appendAddress(context.client, to: out)
         out.append("\r\n")
-        out.append("X-Forwarded-Proto: http\r\n")
+        out.append(transport.isTLS ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n")
+        if let tlsPeer {
+            // The verified leaf, as App Service forwards it; never a client's copy (dropped above).
+            worker.settings.clientCertificateHeader.withUnsafeBytes { out.append($0) }
+            out.append(": ")
+            var der = tlsPeer.base64DER
+            der.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
+        }
         if head.host.isEmpty {
             // An HTTP/1.0 request may come without Host; HTTP/1.1 to the upstream requires one.
             out.append("Host: ")
@@ -225,6 +239,19 @@ extension ClientConnection {
             out.append("\r\n")
         }
         out.append("\r\n")
+    }
+
+    /// Case-insensitive comparison of a field name with a lower-case name.
+    @inline(__always)
+    static func nameEquals(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: [UInt8]) -> Bool {
+        guard range.count == lowercased.count else { return false }
+        var i = 0
+        for offset in range {
+            let b = bytes[offset]
+            if ((b &- 65) < 26 ? b | 0x20 : b) != lowercased[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     private func appendAddress(_ address: IPAddress, to out: IOBuffer) {

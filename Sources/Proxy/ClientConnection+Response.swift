@@ -372,7 +372,7 @@ extension ClientConnection {
                 method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
                 path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
                 status: status, decision: decision, reason: reason, reasonStatic: reasonStatic,
-                bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule
+                bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule, tls: tlsLog
             ))
         }
     }

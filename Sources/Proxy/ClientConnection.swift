@@ -3,6 +3,7 @@ import HTTP1
 import CShims
 import Synchronization
 import NetworkPolicy
+import Transport
 
 /// One client connection and the exchange it has in flight: the proxy's state machine.
 ///
@@ -12,6 +13,8 @@ import NetworkPolicy
 /// until it drains. Everything here runs on the loop thread.
 final class ClientConnection: EventHandler, TimerHandler {
     enum State {
+        /// TLS handshake in progress (listeners with `tls`).
+        case handshaking
         /// Waiting for a PROXY protocol header before the first request.
         case proxyHeader
         case readingHead
@@ -31,12 +34,20 @@ final class ClientConnection: EventHandler, TimerHandler {
     }
 
     enum TimerPhase {
-        case idle, header, upstreamConnect, upstreamResponse, transfer
+        case idle, handshake, header, upstreamConnect, upstreamResponse, transfer
     }
 
     static let highWater = 256 * 1024
 
     let fd: Int32
+    /// The socket, or a TLS session over it: everything below the HTTP/1.1 codec.
+    let transport: Transport
+    /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
+    var tlsPeer: PeerCertificate?
+    /// The TLS facts the access log repeats on every request of this connection.
+    var tlsLog: AccessLog.TLSLogFields?
+    /// Whether this connection's listener asks for client certificates.
+    let requestsClientCertificates: Bool
     private let live: LiveObjects
     /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
     private let buffers: BufferPool
@@ -85,13 +96,15 @@ final class ClientConnection: EventHandler, TimerHandler {
     let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
-    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool) {
+    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?) {
         self.fd = fd
+        transport = tls.map { .tls($0) } ?? .plain(fd)
+        requestsClientCertificates = tls?.requestsClientCertificates ?? false
         self.peer = peer
         self.peerIP = peer.withAddressBytes { IPAddress(bytes: $0) } ?? IPAddress(high: 0, low: 0)
         self.client = peerIP
         self.worker = worker
-        self.state = expectProxyHeader ? .proxyHeader : .readingHead
+        self.state = expectProxyHeader ? .proxyHeader : tls != nil ? .handshaking : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
         self.responseParser = ResponseParser(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
         buffers = worker.buffers
@@ -127,6 +140,10 @@ final class ClientConnection: EventHandler, TimerHandler {
                 return
             }
             if !flushOutput() { return }
+            if state == .handshaking {
+                guard continueHandshake() else { return }
+                continue
+            }
             if state == .closing {
                 if output.isEmpty { close() }
                 return
@@ -139,12 +156,42 @@ final class ClientConnection: EventHandler, TimerHandler {
         }
     }
 
+    /// One step of the TLS handshake; true once it is done and HTTP can begin.
+    private func continueHandshake() -> Bool {
+        guard case .tls(let session) = transport else { return true }
+        switch session.handshake() {
+        case .done:
+            tlsPeer = session.verifiedPeer()
+            if worker.accessLog.enabled {
+                tlsLog = AccessLog.TLSLogFields(version: session.version, alpn: session.negotiatedProtocol,
+                                                clientCertificate: tlsPeer?.primaryIdentity)
+            }
+            state = .readingHead
+            timerPhase = .idle
+            arm(.idle, worker.settings.idleMillis)
+            // Application data can arrive in the same flight as the client's Finished and sit
+            // in OpenSSL's buffer, where no edge will announce it: try a read.
+            readable = true
+            return true
+        case .pending:
+            if timerPhase != .handshake { arm(.handshake, worker.settings.tlsHandshakeMillis) }
+            return false
+        case .failed:
+            // A scanner, a client that does not trust us, TLS 1.1, a certificate of another CA:
+            // nothing HTTP can be said. Counted, not logged per connection (a flood would
+            // become a log flood).
+            worker.tlsHandshakeFailures += 1
+            close()
+            return false
+        }
+    }
+
     /// Flushes queued output; false if the connection was closed because of it.
     @inline(__always)
     func flushOutput() -> Bool {
         guard writable, !output.isEmpty else { return true }
         do {
-            if try !output.write(to: fd) { writable = false }
+            if try !transport.write(from: output) { writable = false }
         } catch {
             abort()
             return false
@@ -154,6 +201,8 @@ final class ClientConnection: EventHandler, TimerHandler {
 
     private func wantsInput() -> Bool {
         switch state {
+        case .handshaking:
+            return false
         case .proxyHeader, .readingHead:
             return true
         case .exchanging:
@@ -177,7 +226,7 @@ final class ClientConnection: EventHandler, TimerHandler {
     /// One read; false when the connection ended.
     private func readInput() -> Bool {
         do {
-            switch try input.read(from: fd, maxHeld: inputLimit) {
+            switch try transport.read(into: input, maxHeld: inputLimit) {
             case .read(_, let filled):
                 if !filled && !hangup { readable = false }
                 if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
@@ -202,6 +251,8 @@ final class ClientConnection: EventHandler, TimerHandler {
     /// The client closed its side.
     private func clientEOF() {
         switch state {
+        case .handshaking:
+            close()
         case .readingHead where input.isEmpty, .proxyHeader where input.isEmpty:
             close()
         case .readingHead, .proxyHeader:
@@ -223,6 +274,8 @@ final class ClientConnection: EventHandler, TimerHandler {
 
     func processInput() {
         switch state {
+        case .handshaking:
+            break
         case .proxyHeader:
             consumeProxyHeader()
         case .readingHead:
@@ -263,7 +316,7 @@ final class ClientConnection: EventHandler, TimerHandler {
     func deadlinePassed(now: Int64) {
         guard !closed else { return }
         switch timerPhase {
-        case .idle:
+        case .idle, .handshake:
             close()
         case .header:
             reject(.requestTimeout, forceClose: true)

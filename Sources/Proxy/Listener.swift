@@ -1,4 +1,5 @@
 import EventLoop
+import Transport
 import CShims
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +10,7 @@ final class Listener: EventHandler, TimerHandler {
     var timer = TimerSlot()
     let fd: Int32
     let proxyProtocol: Bool
+    let tls: ServerTLS?
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -36,9 +38,10 @@ final class Listener: EventHandler, TimerHandler {
         handleEvent(0)
     }
 
-    init(fd: Int32, proxyProtocol: Bool, worker: Worker) {
+    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, worker: Worker) {
         self.fd = fd
         self.proxyProtocol = proxyProtocol
+        self.tls = tls
         self.worker = worker
     }
 
@@ -81,7 +84,7 @@ final class Listener: EventHandler, TimerHandler {
                 return
             }
             guard let client else { return }
-            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol)
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls)
         }
     }
 }

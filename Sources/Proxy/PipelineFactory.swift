@@ -2,6 +2,7 @@ public import Config
 import Synchronization
 import NetworkPolicy
 import Tokens
+import Transport
 public import KeyFetcher
 #if canImport(Glibc)
 import Glibc
@@ -20,10 +21,19 @@ public struct PipelineFactory: Sendable {
     /// False until every fetched issuer has its first key set.
     public let readiness: Readiness
     let readinessPath: String?
+    let clientCertificate: ClientCertificateSettings?
+    /// Each listener's TLS contexts (nil for cleartext), in listener order.
+    let listenerTLS: [ServerTLS?]
 
     /// Files named by the config (JWKS, HMAC secrets) are read here, at startup, off any loop.
     public init(config: PortcullisConfig) throws(ConfigError) {
         readinessPath = config.readinessPath
+        var tls: [ServerTLS?] = []
+        for listener in config.listeners {
+            tls.append(try listener.tls.map { (settings) throws(ConfigError) in try ServerTLS(settings, protocols: listener.protocols) })
+        }
+        listenerTLS = tls
+        clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
         auth = config.auth
@@ -103,6 +113,9 @@ public struct PipelineFactory: Sendable {
         }
         if resolver != nil || policy != nil {
             filters.append(NetworkFilter(resolver: resolver, policy: policy))
+        }
+        if let clientCertificate {
+            filters.append(ClientCertificateFilter(clientCertificate))
         }
         if let validator, let keys, let auth {
             filters.append(TokenFilter(validator: validator, keys: keys, settings: auth, refresher: refresher))

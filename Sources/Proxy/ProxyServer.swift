@@ -1,5 +1,6 @@
 public import Config
 public import EventLoop
+import Transport
 public import Tokens
 import Synchronization
 #if canImport(Glibc)
@@ -44,7 +45,9 @@ public final class ProxyServer: @unchecked Sendable {
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")
         }
-        for listener in config.listeners {
+        for (index, listener) in config.listeners.enumerated() {
+            // Built with the pipeline, before any socket: a bad certificate is a config error.
+            let tls = index < pipeline.listenerTLS.count ? pipeline.listenerTLS[index] : nil
             guard var address = SocketAddress(host: listener.address.host, port: listener.address.port) else {
                 throw ServerError(description: "listener \(listener.address): not a numeric address")
             }
@@ -52,7 +55,7 @@ public final class ProxyServer: @unchecked Sendable {
                 do {
                     let fd = try Listener.open(address)
                     if address.port == 0 { address = try Sys.localAddress(fd) }
-                    try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol)
+                    try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol, tls: tls)
                 } catch {
                     throw ServerError(description: "listener \(listener.address): \(error)")
                 }

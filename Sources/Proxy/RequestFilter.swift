@@ -1,6 +1,7 @@
 public import HTTP1
 import EventLoop
 public import NetworkPolicy
+public import Transport
 
 /// What a filter decides about one request: let it go on to the next step, or stop it here.
 public enum FilterResult: Sendable {
@@ -25,6 +26,10 @@ public struct RequestContext {
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).
     public var logNote: String?
+    /// The verified client certificate of the connection, if any.
+    public var tlsPeer: PeerCertificate?
+    /// Whether the connection's listener asks for client certificates (mutual TLS).
+    public var requestsClientCertificates = false
 }
 
 extension RequestContext {

@@ -1,4 +1,5 @@
 import EventLoop
+import Transport
 import Config
 import CShims
 import Synchronization
@@ -24,6 +25,7 @@ final class Worker {
     private(set) var draining = false
     var onDrained: (() -> Void)?
     var acceptErrors = 0
+    var tlsHandshakeFailures = 0
     var proxyProtocolRejected = 0
     /// Whether the client-IP header is X-Forwarded-For (so the XFF list can be cut at the client).
     let forwardingHeaderIsXFF: Bool
@@ -41,14 +43,22 @@ final class Worker {
         loop.addIterationHook { log.flush() }
     }
 
-    func addListener(fd: Int32, proxyProtocol: Bool) throws(SystemError) {
-        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, worker: self)
+    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?) throws(SystemError) {
+        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, worker: self)
         try loop.register(fd, listener)
         listeners.append(listener)
     }
 
-    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool) {
-        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol)
+    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?) {
+        var session: TLSSession?
+        if let tls {
+            guard let made = try? tls.session(fd: fd) else {
+                Sys.close(fd)
+                return
+            }
+            session = made
+        }
+        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session)
         do {
             try loop.register(fd, connection)
         } catch {
@@ -92,7 +102,8 @@ final class Worker {
         listeners.removeAll()
         pool.closeAll()
         for case let connection? in connections
-        where connection.state == .readingHead && connection.input.isEmpty || connection.state == .proxyHeader {
+        where connection.state == .readingHead && connection.input.isEmpty || connection.state == .proxyHeader
+            || connection.state == .handshaking {
             connection.close()
         }
         if connectionCount == 0 { finishDrain() }

@@ -12,6 +12,10 @@ struct WorkerSettings: Sendable {
     var accessLog: Bool
     /// `host:port` of the upstream, for requests that arrive without a Host header.
     var upstreamAuthority: [UInt8]
+    var tlsHandshakeMillis: Int64
+    /// Lower-case name of the header that carries a verified client certificate upstream; a
+    /// client's own copy is always dropped.
+    var clientCertificateHeader: [UInt8]
 
     init(_ config: PortcullisConfig) {
         requestLimits = RequestLimits(maxHeadBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders,
@@ -24,6 +28,8 @@ struct WorkerSettings: Sendable {
         accessLog = config.log.access
         let host = config.upstream.host.contains(":") ? "[\(config.upstream.host)]" : config.upstream.host
         upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
+        tlsHandshakeMillis = millis(config.timeouts.tlsHandshake)
+        clientCertificateHeader = Array((config.clientCertificate?.forwardHeader ?? ClientCertificateSettings().forwardHeader).utf8)
     }
 }
 

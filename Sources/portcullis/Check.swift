@@ -91,12 +91,19 @@ enum EffectiveSettings {
     static func render(_ c: PortcullisConfig, policy: NetworkPolicy?) -> String {
         var lines: [String] = ["config OK"]
         for l in c.listeners {
-            lines.append("listener      \(l.address)\(l.proxyProtocol ? " (PROXY protocol required)" : "")")
+            var line = "listener      \(l.address)\(l.proxyProtocol ? " (PROXY protocol required)" : "")"
+            if let tls = l.tls {
+                line += "  TLS \(tls.minVersion.rawValue)+, \(tls.certificates.count) certificate(s) by SNI, ALPN [\(l.protocols.map(\.rawValue).joined(separator: ", "))]"
+                if let client = tls.clientCertificates { line += ", client certificates: \(client.mode.rawValue) (CA \(client.ca.value))" }
+            } else {
+                line += "  cleartext [\(l.protocols.map(\.rawValue).joined(separator: ", "))]"
+            }
+            lines.append(line)
         }
         lines.append("upstream      \(c.upstream.url)  idle pool \(c.upstream.maxIdleConnections)/worker, connect \(c.upstream.connectTimeout), response \(c.upstream.responseTimeout)")
         lines.append("workers       \(c.workers.map(String.init) ?? "auto")")
         lines.append("limits        header bytes \(c.limits.maxHeaderBytes), headers \(c.limits.maxHeaders), target bytes \(c.limits.maxRequestTargetBytes)")
-        lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain)")
+        lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain), TLS handshake \(c.timeouts.tlsHandshake)")
         lines.append("log           level \(c.log.level.rawValue), access \(c.log.access ? "on" : "off")")
         if let clientIP = c.clientIP {
             let mode = clientIP.trustedHops.map { "the \($0)th address from the right of \(clientIP.header.rawValue)" }
@@ -117,6 +124,12 @@ enum EffectiveSettings {
             lines.append("  default  \(policy.defaultAllows ? "allow" : "deny ")  (no rule matched)")
         } else {
             lines.append("network       no rules: every address passes this step")
+        }
+        if let cc = c.clientCertificate {
+            let who = cc.allowed.isEmpty ? "any verified certificate" : cc.allowed.map(\.text).joined(separator: ", ")
+            lines.append("client cert   on mutual-TLS listeners, 403 unless the verified certificate is one of: \(who); forwarded as \(cc.forwardHeader)")
+        } else {
+            lines.append("client cert   no identity rule; a verified certificate is forwarded as x-arr-clientcert")
         }
         lines.append("auth          \(c.auth == nil ? "none: no token is required" : "\(c.auth?.issuers.count ?? 0) issuer(s) configured")")
         return lines.joined(separator: "\n")

@@ -1,0 +1,168 @@
+import Config
+import EventLoop
+import Foundation
+import Proxy
+import Testing
+
+/// TLS termination, SNI, versions and mutual TLS, driven by real clients (curl, openssl s_client).
+@Suite("TLS on listeners", .serialized)
+struct TLSTests {
+    static var pki: TestPKI { TestPKI.shared }
+
+    static func listener(clientCertificates: String? = nil, minVersion: String = "1.2", secondCertificate: Bool = false) -> String {
+        var certificates = "{cert: \"\(pki.serverCert)\", key: \"\(pki.serverKey)\"}"
+        if secondCertificate { certificates += ", {cert: \"\(pki.secondCert)\", key: \"\(pki.secondKey)\"}" }
+        var tls = "certificates: [\(certificates)], min_version: \"\(minVersion)\""
+        if let clientCertificates { tls += ", client_certificates: \(clientCertificates)" }
+        return ", tls: {\(tls)}"
+    }
+
+    static func url(_ harness: Harness, _ path: String = "/hello", host: String = "localhost") -> String {
+        "https://\(host):\(harness.port)\(path)"
+    }
+
+    static func resolve(_ harness: Harness, _ host: String) -> [String] {
+        ["--resolve", "\(host):\(harness.port):127.0.0.1"]
+    }
+
+    @Test func aRequestOverTLSIsForwardedAsHTTPS() throws {
+        let harness = try Harness(listenerYAML: Self.listener())
+        let result = try TestPKI.curl(["--cacert", Self.pki.caCert, "--http1.1"] + Self.resolve(harness, "localhost")
+                                      + ["-H", "X-ARR-ClientCert: forged", Self.url(harness)])
+        #expect(result.exit == 0, "\(result)")
+        #expect(result.status == 200)
+        let seen = harness.received
+        #expect(seen.contains("X-Forwarded-Proto: https\r\n"))
+        #expect(!seen.lowercased().contains("x-arr-clientcert"), "a client's certificate header reached the backend: \(seen)")
+    }
+
+    @Test func keepAliveAndALargeBodyOverTLS() throws {
+        let harness = try Harness(listenerYAML: Self.listener())
+        let body = NSTemporaryDirectory() + "portcullis-body-\(UUID().uuidString)"
+        try Data(repeating: 0x61, count: 3_000_000).write(to: URL(fileURLWithPath: body))
+        let result = try TestPKI.curl(["--cacert", Self.pki.caCert] + Self.resolve(harness, "localhost")
+                                      + [Self.url(harness, "/one"), "--data-binary", "@\(body)", Self.url(harness, "/two")])
+        #expect(result.exit == 0, "\(result)")
+        #expect(result.body.contains("\"body_bytes\":3000000"), "\(result.body.prefix(300))")
+        // One TLS connection carried both requests (curl reuses it): one upstream head each.
+        #expect(harness.received.components(separatedBy: "X-Forwarded-Proto: https").count == 3)
+    }
+
+    @Test func sniPicksTheCertificateForTheName() throws {
+        let harness = try Harness(listenerYAML: Self.listener(secondCertificate: true))
+        for host in ["localhost", "second.test"] {
+            // curl verifies the name: it succeeds only if the certificate for that name was served.
+            let result = try TestPKI.curl(["--cacert", Self.pki.caCert] + Self.resolve(harness, host) + [Self.url(harness, host: host)])
+            #expect(result.exit == 0 && result.status == 200, "\(host): \(result)")
+        }
+        // A name no certificate covers gets the first (default) one, which then fails verification.
+        let unknown = try TestPKI.curl(["--cacert", Self.pki.caCert] + Self.resolve(harness, "nobody.test") + [Self.url(harness, host: "nobody.test")])
+        #expect(unknown.exit != 0)
+    }
+
+    @Test func versionsBelowTheMinimumAreRefused() throws {
+        let harness = try Harness(listenerYAML: Self.listener())
+        let base = ["s_client", "-connect", "127.0.0.1:\(harness.port)", "-servername", "localhost",
+                    "-CAfile", Self.pki.caCert, "-cipher", "DEFAULT@SECLEVEL=0"]
+        // The same client, able to speak TLS 1.1, gets through with 1.2 and is refused with 1.1.
+        let modern = try TestPKI.run("/usr/bin/openssl", base + ["-tls1_2"], input: "")
+        #expect(modern.1.contains("Protocol  : TLSv1.2") || modern.1.contains("TLSv1.2"), "\(modern.1)")
+        let old = try TestPKI.run("/usr/bin/openssl", base + ["-tls1_1"], input: "")
+        #expect(old.0 != 0, "TLS 1.1 handshake was accepted: \(old.1)")
+
+        let strict = try Harness(listenerYAML: Self.listener(minVersion: "1.3"))
+        let twelve = try TestPKI.curl(["--cacert", Self.pki.caCert, "--tls-max", "1.2"] + Self.resolve(strict, "localhost") + [Self.url(strict)])
+        #expect(twelve.exit != 0 && twelve.status == 0, "TLS 1.2 accepted with min_version 1.3: \(twelve)")
+        let thirteen = try TestPKI.curl(["--cacert", Self.pki.caCert] + Self.resolve(strict, "localhost") + [Self.url(strict)])
+        #expect(thirteen.status == 200)
+    }
+
+    static func mutualHarness(mode: String = "require", allowed: String? = "[\"uri:spiffe://cluster.local/ns/a/sa/service-a\"]") throws -> Harness {
+        let clientRule = allowed.map { "client_certificate: {allowed: \($0)}" } ?? ""
+        return try Harness(extraYAML: clientRule,
+                           listenerYAML: Self.listener(clientCertificates: "{mode: \(mode), ca: \"\(pki.caCert)\"}"))
+    }
+
+    static func curlWith(_ harness: Harness, client: (cert: String, key: String)?, extra: [String] = []) throws -> (exit: Int32, status: Int, body: String) {
+        var arguments = ["--cacert", pki.caCert] + resolve(harness, "localhost") + extra
+        if let client { arguments += ["--cert", client.cert, "--key", client.key] }
+        return try TestPKI.curl(arguments + [url(harness)])
+    }
+
+    @Test func mutualTLSRequiresAVerifiedCertificateWithAnAllowedIdentity() throws {
+        let harness = try Self.mutualHarness()
+        let none = try Self.curlWith(harness, client: nil)
+        #expect(none.status == 0, "no certificate got an answer: \(none)")
+        let otherCA = try Self.curlWith(harness, client: Self.pki.clientOtherCA)
+        #expect(otherCA.status == 0, "a certificate of another CA got an answer: \(otherCA)")
+        let notAllowed = try Self.curlWith(harness, client: Self.pki.clientX)
+        #expect(notAllowed.status == 403, "\(notAllowed)")
+        #expect(harness.receivedCount == 0)
+
+        let allowed = try Self.curlWith(harness, client: Self.pki.clientA, extra: ["-H", "X-ARR-ClientCert: forged"])
+        #expect(allowed.status == 200, "\(allowed)")
+        let seen = harness.received
+        let der = try TestPKI.base64DER(Self.pki.clientA.cert)
+        #expect(seen.contains("x-arr-clientcert: \(der)\r\n"), "\(seen)")
+        #expect(!seen.contains("forged"))
+        #expect(seen.lowercased().components(separatedBy: "x-arr-clientcert:").count == 2)
+    }
+
+    @Test func optionalModeLetsNoCertificateHandshakeButNeverAnUnverifiedOne() throws {
+        let harness = try Self.mutualHarness(mode: "optional")
+        let none = try Self.curlWith(harness, client: nil)
+        // The handshake succeeds; the identity rule still wants a certificate.
+        #expect(none.status == 403, "\(none)")
+        let otherCA = try Self.curlWith(harness, client: Self.pki.clientOtherCA)
+        #expect(otherCA.status == 0, "an unverified certificate was accepted: \(otherCA)")
+        #expect(try Self.curlWith(harness, client: Self.pki.clientA).status == 200)
+
+        let open = try Self.mutualHarness(mode: "optional", allowed: nil)
+        let anonymous = try Self.curlWith(open, client: nil)
+        #expect(anonymous.status == 200, "\(anonymous)")
+        #expect(!open.received.lowercased().contains("x-arr-clientcert"))
+    }
+
+    @Test func aStalledHandshakeIsClosedAtTheHandshakeTimeout() throws {
+        let harness = try Harness(listenerYAML: Self.listener(),
+                                  timeouts: "{request_header: 5s, idle: 5s, drain: 1s, tls_handshake: 300ms}")
+        let fd = try RawClient.connect(port: harness.port)
+        defer { close(fd) }
+        let started = Sys.monotonicMillis()
+        let response = RawClient.read(fd, responses: 1)
+        #expect(response.closed)
+        #expect(response.bytes.isEmpty)
+        let waited = Sys.monotonicMillis() - started
+        #expect(waited >= 250 && waited < 2500, "closed after \(waited) ms")
+        #expect(ConnectionLifetimeTests.settle(harness) == 0)
+    }
+
+    @Test func badCertificateFilesAreConfigErrorsNamingTheKey() throws {
+        func error(_ tls: String) throws -> String {
+            let config = try PortcullisConfig.parse(yaml: """
+            listeners: [{address: "127.0.0.1:0", tls: \(tls)}]
+            upstream: {url: "http://127.0.0.1:9"}
+            """)
+            do {
+                _ = try PipelineFactory(config: config)
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        let mismatch = try error("{certificates: [{cert: \"\(Self.pki.serverCert)\", key: \"\(Self.pki.secondKey)\"}]}")
+        #expect(mismatch.contains("'listeners[0].tls.certificates[0].key'") && mismatch.contains("does not match"), "\(mismatch)")
+        let missing = try error("{certificates: [{cert: \"/nonexistent/tls.crt\", key: \"\(Self.pki.serverKey)\"}]}")
+        #expect(missing.contains("'listeners[0].tls.certificates[0].cert'"), "\(missing)")
+        let notAKey = try error("{certificates: [{cert: \"\(Self.pki.serverCert)\", key: \"\(Self.pki.serverCert)\"}]}")
+        #expect(notAKey.contains("'listeners[0].tls.certificates[0].key'"), "\(notAKey)")
+        let badCA = try error("{certificates: [{cert: \"\(Self.pki.serverCert)\", key: \"\(Self.pki.serverKey)\"}], client_certificates: {mode: require, ca: /nonexistent/ca.pem}}")
+        #expect(badCA.contains("'listeners[0].tls.client_certificates.ca'"), "\(badCA)")
+        #expect(throws: ConfigError.self) {
+            _ = try PortcullisConfig.parse(yaml: """
+            listeners: [{address: "127.0.0.1:0", tls: {certificates: [{cert: a, key: b}], min_version: "1.1"}}]
+            upstream: {url: "http://127.0.0.1:9"}
+            """)
+        }
+    }
+}

@@ -37,6 +37,7 @@ public struct RequestHead: Sendable {
     public var expectContinue = false
     /// The request asks to switch protocols (websocket or another the upstream may accept); never h2c.
     public var upgrade = false
+    /// The Host field's value (OWS trimmed); empty when there is no Host or its value is empty.
     public var host: Range<Int> = 0..<0
     /// Header names listed in Connection (besides close/keep-alive/upgrade), to be removed.
     public var nominated: [Range<Int>] = []

@@ -162,10 +162,20 @@ extension ClientConnection {
     private func encodeUpstreamHead(_ bytes: UnsafeRawBufferPointer, context: RequestContext, into out: IOBuffer) {
         out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange.lowerBound..<head.target.upperBound]))
         out.append(" HTTP/1.1\r\n")
+        // Host is always written here and the client's field never copied, so the upstream gets
+        // exactly one whatever the client sent. With no authority from the client (HTTP/1.0
+        // without Host, or an empty Host), HTTP/1.1 to the upstream still needs one: its own.
+        out.append("Host: ")
+        if head.host.isEmpty {
+            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
+        } else {
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
+        }
+        out.append("\r\n")
         var forwardedFor = 0
         for field in head.headers {
             switch field.kind {
-            case .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
+            case .host, .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
                 continue
             case .upgrade where !head.upgrade:
                 continue
@@ -199,12 +209,8 @@ extension ClientConnection {
         appendAddress(context.client, to: out)
         out.append("\r\n")
         out.append("X-Forwarded-Proto: http\r\n")
-        if head.host.isEmpty {
-            // An HTTP/1.0 request may come without Host; HTTP/1.1 to the upstream requires one.
-            out.append("Host: ")
-            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
-            out.append("\r\n")
-        } else {
+        // An empty X-Forwarded-Host would claim the client asked for no host at all.
+        if !head.host.isEmpty {
             out.append("X-Forwarded-Host: ")
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
             out.append("\r\n")

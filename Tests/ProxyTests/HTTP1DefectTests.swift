@@ -137,3 +137,48 @@ extension HTTP1DefectTests {
         #expect(harness.received.hasSuffix("\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"), "\(line.debugDescription): \(harness.received)")
     }
 }
+
+// MARK: Transfer codings
+
+extension HTTP1DefectTests {
+    static let codingCases: [(String, Int)] = [
+        ("Transfer-Encoding: deflate, chunked", 501),
+        ("Transfer-Encoding: gzip, chunked", 501),
+        ("Transfer-Encoding: gzip,chunked", 501),
+        ("Transfer-Encoding: x-custom, gzip, chunked", 501),
+        ("Transfer-Encoding: deflate\r\nTransfer-Encoding: chunked", 501),
+        ("Transfer-Encoding: gzip", 501),
+        ("Transfer-Encoding: identity", 501),
+        ("Transfer-Encoding: chunked, chunked", 400),
+        ("Transfer-Encoding: chunked, gzip", 400),
+        ("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip", 400),
+        ("Transfer-Encoding: ,", 400),
+    ]
+
+    @Test(arguments: codingCases.indices)
+    func parserStatusForATransferCoding(_ index: Int) {
+        let (field, status) = Self.codingCases[index]
+        var parser = RequestParser()
+        var head = RequestHead()
+        let bytes = Array("POST / HTTP/1.1\r\nHost: a\r\n\(field)\r\n\r\n".utf8)
+        do {
+            _ = try bytes.withUnsafeBytes { raw in try parser.parse(raw, into: &head) }
+            Issue.record("\(field.debugDescription) was accepted")
+        } catch let error as HTTPError {
+            #expect(error.status == status, "\(field.debugDescription): \(error)")
+            if status == 501 { #expect(error == .unknownCoding) }
+        } catch {
+            Issue.record(error)
+        }
+    }
+
+    @Test(arguments: codingCases.indices)
+    func proxyStatusForATransferCoding(_ index: Int) throws {
+        let (field, status) = Self.codingCases[index]
+        let harness = try Harness()
+        let response = try harness.exchange("POST / HTTP/1.1\r\nHost: a\r\n\(field)\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+        #expect(response.status == status, "\(field.debugDescription): \(response.text)")
+        #expect(response.closed)
+        #expect(harness.receivedCount == 0)
+    }
+}

@@ -182,3 +182,155 @@ extension HTTP1DefectTests {
         #expect(harness.receivedCount == 0)
     }
 }
+
+// MARK: Absolute-form targets
+
+extension HTTP1DefectTests {
+    @Test func absoluteFormIsForwardedInOriginFormWithTheAuthorityAsHost() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET http://evil/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(response.status == 200)
+        #expect(harness.received == "GET / HTTP/1.1\r\nHost: evil\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: evil\r\n\r\n")
+        #expect(Self.hostLines(harness.received) == ["Host: evil"])
+    }
+
+    /// Absolute-form targets, and the request line and Host the backend must see for each.
+    static let absoluteCases: [(String, String, String)] = [
+        ("HTTP://Svc.Example:8080/p/q?x=1&y=/z", "GET /p/q?x=1&y=/z HTTP/1.1", "Svc.Example:8080"),
+        ("https://svc/a/b", "GET /a/b HTTP/1.1", "svc"),
+        ("hTTpS://svc?x=1", "GET /?x=1 HTTP/1.1", "svc"),
+        ("http://svc", "GET / HTTP/1.1", "svc"),
+        ("http://[::1]:8080/v6", "GET /v6 HTTP/1.1", "[::1]:8080"),
+        ("http://10.0.0.1/?", "GET /? HTTP/1.1", "10.0.0.1"),
+    ]
+
+    @Test(arguments: absoluteCases.indices)
+    func absoluteFormBecomesOriginFormAndOneHost(_ index: Int) throws {
+        let (target, requestLine, host) = Self.absoluteCases[index]
+        let harness = try Harness()
+        let response = try harness.exchange("GET \(target) HTTP/1.1\r\nHost: other\r\nHost-Like: x\r\nConnection: close\r\n\r\n")
+        #expect(response.status == 200, "\(target): \(response.text)")
+        let seen = harness.received
+        #expect(seen.hasPrefix("\(requestLine)\r\nHost: \(host)\r\n"), "\(target): \(seen)")
+        #expect(Self.hostLines(seen) == ["Host: \(host)"], "\(target): \(seen)")
+        #expect(seen.contains("\r\nX-Forwarded-Host: \(host)\r\n"))
+        #expect(seen.contains("\r\nHost-Like: x\r\n"))
+        #expect(!seen.contains("other"))
+    }
+
+    @Test func absoluteFormInHTTP10NeedsNoHost() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET http://svc/old HTTP/1.0\r\n\r\n")
+        #expect(response.status == 200)
+        #expect(harness.received.hasPrefix("GET /old HTTP/1.1\r\nHost: svc\r\n"))
+        #expect(Self.hostLines(harness.received) == ["Host: svc"])
+    }
+
+    @Test func absoluteFormStillNeedsExactlyOneHostInHTTP11() throws {
+        for request in ["GET http://svc/ HTTP/1.1\r\n\r\n", "GET http://svc/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"] {
+            let harness = try Harness()
+            let response = try harness.exchange(request)
+            #expect(response.status == 400, "\(request.debugDescription)")
+            #expect(harness.receivedCount == 0)
+        }
+    }
+
+    static let badTargets: [String] = [
+        "GET http://user@evil/ HTTP/1.1",
+        "GET http://user:pw@evil/ HTTP/1.1",
+        "GET http://evil@/ HTTP/1.1",
+        "GET ftp://x/ HTTP/1.1",
+        "GET http:///x HTTP/1.1",
+        "GET http:// HTTP/1.1",
+        "GET http://?x HTTP/1.1",
+        "GET http://:80/ HTTP/1.1",
+        "GET http:/x/ HTTP/1.1",
+        "GET http:x HTTP/1.1",
+        "GET httpx://a/ HTTP/1.1",
+        "GET ttp://a/ HTTP/1.1",
+        "GET http://a\"b/ HTTP/1.1",
+        "GET http://a{b}/ HTTP/1.1",
+        "GET http://a\\b/ HTTP/1.1",
+        "GET http://a:b/ HTTP/1.1",
+        "GET http://a%2/ HTTP/1.1",
+        "GET http://[]/ HTTP/1.1",
+        "GET http://[::1/ HTTP/1.1",
+        "GET http://[::1]x/ HTTP/1.1",
+        "GET http://a]/ HTTP/1.1",
+        "GET http://a/#f HTTP/1.1",
+        "GET * HTTP/1.1",
+        "OPTIONS *x HTTP/1.1",
+        "GET a/b HTTP/1.1",
+    ]
+
+    @Test(arguments: badTargets.indices)
+    func malformedTargetsAreRefused(_ index: Int) throws {
+        let line = Self.badTargets[index]
+        let harness = try Harness()
+        let response = try harness.exchange("\(line)\r\nHost: a\r\n\r\n")
+        #expect(response.status == 400, "\(line): \(response.text)")
+        #expect(harness.receivedCount == 0, "\(line): \(harness.received)")
+    }
+
+    @Test func rulesSeeThePathOfAnAbsoluteFormTarget() throws {
+        let (harness, _) = try AuthTests.harness()
+        #expect(try harness.exchange("GET http://svc/healthz HTTP/1.1\r\nHost: a\r\n\r\n").status == 200)
+        #expect(try harness.exchange("GET HTTP://svc/public/logo.png?v=2 HTTP/1.1\r\nHost: a\r\n\r\n").status == 200)
+        #expect(try harness.exchange("GET http://svc/public/../admin HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+        #expect(try harness.exchange("GET http://svc/admin HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+        // The authority is no path: "http://healthz" is the root of host "healthz".
+        #expect(try harness.exchange("GET http://healthz HTTP/1.1\r\nHost: a\r\n\r\n").status == 401)
+    }
+
+    /// Parses one head from `text` and hands the buffer and head to `body`.
+    static func parsed(_ text: String, _ body: (UnsafeRawBufferPointer, RequestHead) throws -> Void) throws {
+        var parser = RequestParser()
+        var head = RequestHead()
+        try Array(text.utf8).withUnsafeBytes { raw in
+            #expect(try parser.parse(raw, into: &head))
+            try body(raw, head)
+        }
+    }
+
+    static func text(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    @Test func parserSplitsAnAbsoluteFormTargetIntoRangesOfTheBuffer() throws {
+        try Self.parsed("GET hTTp://Svc:81/a/b?x=1 HTTP/1.1\r\nHost: other\r\n\r\n") { bytes, head in
+            #expect(Self.text(bytes, head.authority) == "Svc:81")
+            #expect(Self.text(bytes, head.host) == "Svc:81")
+            #expect(Self.text(bytes, head.path) == "/a/b")
+            #expect(Self.text(bytes, head.query) == "?x=1")
+            #expect(Self.text(bytes, head.target) == "hTTp://Svc:81/a/b?x=1")
+        }
+        try Self.parsed("GET https://svc?x=1 HTTP/1.1\r\nHost: other\r\n\r\n") { bytes, head in
+            #expect(Self.text(bytes, head.authority) == "svc")
+            #expect(Self.text(bytes, head.path) == "/")
+            #expect(Self.text(bytes, head.query) == "?x=1")
+        }
+        try Self.parsed("GET /a?b HTTP/1.1\r\nHost: h\r\n\r\n") { bytes, head in
+            #expect(head.authority.isEmpty)
+            #expect(Self.text(bytes, head.host) == "h")
+            #expect(Self.text(bytes, head.path) == "/a")
+            #expect(Self.text(bytes, head.query) == "?b")
+        }
+    }
+
+    @Test func theNextRequestOnTheConnectionKeepsItsOwnHost() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET http://evil/one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", responses: 2)
+        #expect(response.statuses == [200, 200])
+        let seen = harness.received
+        #expect(seen.contains("GET /one HTTP/1.1\r\nHost: evil\r\n"), "\(seen)")
+        #expect(seen.contains("GET /two HTTP/1.1\r\nHost: b\r\n"), "\(seen)")
+        #expect(seen.components(separatedBy: "\r\nHost: ").count == 3)
+    }
+
+    @Test func asteriskFormStaysOptionsOnly() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(response.status == 200)
+        #expect(harness.received.hasPrefix("OPTIONS * HTTP/1.1\r\nHost: a\r\n"))
+    }
+}

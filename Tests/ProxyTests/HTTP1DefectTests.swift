@@ -36,6 +36,13 @@ extension HTTP1DefectTests {
         #expect(!harness.received.lowercased().contains("x-forwarded-host"))
     }
 
+    @Test func aHostNamedInConnectionStillReachesTheBackendOnce() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET /n HTTP/1.1\r\nHost: svc\r\nConnection: Host, close\r\n\r\n")
+        #expect(response.status == 200)
+        #expect(Self.hostLines(harness.received) == ["Host: svc"])
+    }
+
     @Test func aHostIsForwardedOnceAndRepeatedAsXForwardedHost() throws {
         let harness = try Harness()
         let response = try harness.exchange("GET /h HTTP/1.1\r\nX-A: 1\r\nHost: svc.example:8443\r\nX-B: 2\r\n\r\n")

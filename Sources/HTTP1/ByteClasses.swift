@@ -11,6 +11,12 @@ func isTChar(_ b: UInt8) -> Bool {
     bit(b, 0x03FF_6CFA_0000_0000, 0x57FF_FFFF_C7FF_FFFE)
 }
 
+/// reg-name bytes of a URI host (RFC 3986 §3.2.2): unreserved, "%" of pct-encoded, sub-delims.
+@inline(__always)
+func isRegNameByte(_ b: UInt8) -> Bool {
+    bit(b, 0x2BFF_7FF2_0000_0000, 0x47FF_FFFE_87FF_FFFE)
+}
+
 /// Bytes allowed in a field value: VCHAR, SP, HTAB and obs-text; never NUL, CR, LF or other controls.
 @inline(__always)
 func isFieldByte(_ b: UInt8) -> Bool {

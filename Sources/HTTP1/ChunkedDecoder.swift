@@ -1,7 +1,7 @@
 /// A streaming decoder for the chunked transfer coding (RFC 9112 §7.1).
 ///
-/// It validates framing strictly (hex sizes without overflow, extensions of token characters or
-/// quoted strings, CRLF everywhere, bounded trailer section) and reports data and trailer
+/// It validates framing strictly (hex sizes without overflow, chunk-size lines exactly as the
+/// grammar has them, CRLF everywhere, bounded trailer section) and reports data and trailer
 /// fields to the caller, who re-encodes them for the next hop. Chunk extensions are dropped:
 /// they mean nothing to us and would only carry an ambiguity further.
 public struct ChunkedDecoder: Sendable {
@@ -13,10 +13,30 @@ public struct ChunkedDecoder: Sendable {
         case end(trailers: Range<Int>)
     }
 
+    /// Where the decoder is. The size line is
+    /// `chunk-size *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF`,
+    /// one state per position in it: a lenient size line is where two servers start to disagree
+    /// on where a chunk ends, so every byte of it is checked, across reads.
     private enum State: Sendable {
         case size
         case sizeDigits
-        case extensionBytes
+        /// BWS after the digits: only `;` may follow.
+        case afterSize
+        /// After `;`: BWS, then an extension name.
+        case beforeName
+        case name
+        /// BWS after a name: `=` or the next `;` may follow, not the end of the line.
+        case afterName
+        /// After `=`: BWS, then a token or a quoted string.
+        case beforeValue
+        case tokenValue
+        case quotedValue
+        /// After a backslash inside a quoted string: any visible byte, quote included.
+        case quotedPair
+        /// Just after the closing quote.
+        case quotedEnd
+        /// BWS after a value: only `;` may follow.
+        case afterValue
         case sizeLF
         case data
         case dataCR
@@ -24,11 +44,14 @@ public struct ChunkedDecoder: Sendable {
         case trailers
     }
 
+    /// The most bytes a chunk-size line may take, CR included: extensions are ignored, so a
+    /// client has no reason to send more, and without a bound it could stream them forever.
+    static let maxSizeLineBytes = 4096
+
     private var state: State = .size
     private var remaining: UInt64 = 0
     private var digits = 0
     private var lineBytes = 0
-    private var inQuote = false
     private var trailerStart = -1
     public var maxTrailerBytes: Int
     /// True once a whole chunk-size line has been read and accepted.
@@ -56,34 +79,19 @@ public struct ChunkedDecoder: Sendable {
                 lineBytes = 1
                 state = .sizeDigits
                 p += 1
-            case .sizeDigits:
-                if isHexDigit(b) {
-                    digits += 1
-                    guard digits <= 15 else { throw Self.badChunk }
-                    remaining = remaining << 4 | hexValue(b)
-                    p += 1
-                } else if b == UInt8(ascii: ";") || b == 0x20 || b == 0x09 {
-                    state = .extensionBytes
-                    inQuote = false
-                    p += 1
-                } else if b == 0x0D {
-                    state = .sizeLF
-                    p += 1
-                } else {
-                    throw Self.badChunk
-                }
-            case .extensionBytes:
+            case .sizeDigits where isHexDigit(b):
+                digits += 1
                 lineBytes += 1
-                guard lineBytes <= 4096 else { throw Self.badChunk }
-                if inQuote {
-                    if b == UInt8(ascii: "\"") { inQuote = false } else if !isFieldByte(b) { throw Self.badChunk }
-                } else if b == 0x0D {
-                    state = .sizeLF
-                } else if b == UInt8(ascii: "\"") {
-                    inQuote = true
-                } else if !(isTChar(b) || b == UInt8(ascii: ";") || b == UInt8(ascii: "=") || b == 0x20 || b == 0x09) {
+                guard digits <= 15 else { throw Self.badChunk }
+                remaining = remaining << 4 | hexValue(b)
+                p += 1
+            case .sizeDigits, .afterSize, .beforeName, .name, .afterName, .beforeValue, .tokenValue,
+                 .quotedValue, .quotedPair, .quotedEnd, .afterValue:
+                lineBytes += 1
+                guard lineBytes <= Self.maxSizeLineBytes, let next = Self.sizeLineStep(state, b) else {
                     throw Self.badChunk
                 }
+                state = next
                 p += 1
             case .sizeLF:
                 guard b == 0x0A else { throw Self.badChunk }
@@ -115,6 +123,58 @@ public struct ChunkedDecoder: Sendable {
             }
         }
         return p
+    }
+
+    /// The state after byte `b` of a chunk-size line past its first digit, or nil when `b` cannot
+    /// continue the line there. A CR ends the line only right after the size, a name or a value:
+    /// whitespace is allowed before `;` and around `=`, never before the CRLF.
+    @inline(__always)
+    private static func sizeLineStep(_ state: State, _ b: UInt8) -> State? {
+        let space = b == 0x20 || b == 0x09
+        switch state {
+        case .sizeDigits:
+            if b == 0x0D { return .sizeLF }
+            if b == UInt8(ascii: ";") { return .beforeName }
+            return space ? .afterSize : nil
+        case .afterSize, .afterValue:
+            if b == UInt8(ascii: ";") { return .beforeName }
+            return space ? state : nil
+        case .beforeName:
+            if isTChar(b) { return .name }
+            return space ? .beforeName : nil
+        case .name:
+            if isTChar(b) { return .name }
+            if b == 0x0D { return .sizeLF }
+            if b == UInt8(ascii: ";") { return .beforeName }
+            if b == UInt8(ascii: "=") { return .beforeValue }
+            return space ? .afterName : nil
+        case .afterName:
+            if b == UInt8(ascii: ";") { return .beforeName }
+            if b == UInt8(ascii: "=") { return .beforeValue }
+            return space ? .afterName : nil
+        case .beforeValue:
+            if isTChar(b) { return .tokenValue }
+            if b == UInt8(ascii: "\"") { return .quotedValue }
+            return space ? .beforeValue : nil
+        case .tokenValue:
+            if isTChar(b) { return .tokenValue }
+            if b == 0x0D { return .sizeLF }
+            if b == UInt8(ascii: ";") { return .beforeName }
+            return space ? .afterValue : nil
+        case .quotedValue:
+            // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text.
+            if b == UInt8(ascii: "\"") { return .quotedEnd }
+            if b == UInt8(ascii: "\\") { return .quotedPair }
+            return isFieldByte(b) ? .quotedValue : nil
+        case .quotedPair:
+            return isFieldByte(b) ? .quotedValue : nil
+        case .quotedEnd:
+            if b == 0x0D { return .sizeLF }
+            if b == UInt8(ascii: ";") { return .beforeName }
+            return space ? .afterValue : nil
+        case .size, .sizeLF, .data, .dataCR, .dataLF, .trailers:
+            return nil
+        }
     }
 
     /// Looks for the end of the trailer section starting at `from`; nil when it is not all here yet.

@@ -77,6 +77,11 @@ func parseContentLength(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, pr
 }
 
 /// Reads a Transfer-Encoding value; only `chunked`, once and last, is accepted.
+///
+/// A coding before any `chunked` is one we do not implement: 501 (RFC 9112 §6.1), whether or not
+/// `chunked` follows, since we could not decode the content either way. Anything after `chunked`
+/// (a second `chunked` or another coding) is 400: the body's length could not be determined
+/// reliably (RFC 9112 §6.3), which is a framing error before it is an unsupported feature.
 @inline(__always)
 func parseTransferEncoding(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, chunkedSeen: inout Bool) throws(HTTPError) {
     var error: HTTPError?

@@ -25,9 +25,17 @@ public enum BodyFraming: Sendable, Equatable {
 public struct RequestHead: Sendable {
     public var method: HTTPMethod = .get
     public var methodRange: Range<Int> = 0..<0
+    /// The request-target exactly as received: for an absolute-form target this includes the
+    /// scheme and authority, so what the rules and the upstream see is `path` and `query`.
     public var target: Range<Int> = 0..<0
-    /// The path part of the target (before `?`).
+    /// The path part of the target (before `?`), never empty: for an absolute-form target with
+    /// no path it is the last `/` of its `://`, so it reads "/" without a copy.
     public var path: Range<Int> = 0..<0
+    /// The query part of the target including its `?`; empty when there is none.
+    public var query: Range<Int> = 0..<0
+    /// The authority of an absolute-form target (`http://authority/...`); empty for origin-form
+    /// and asterisk-form. When set, it is also `host`: the received Host field is ignored.
+    public var authority: Range<Int> = 0..<0
     public var isHTTP11 = true
     public var headers: [HeaderField] = []
     /// Bytes of the head including the empty line that ends it.
@@ -37,6 +45,8 @@ public struct RequestHead: Sendable {
     public var expectContinue = false
     /// The request asks to switch protocols (websocket or another the upstream may accept); never h2c.
     public var upgrade = false
+    /// The host the request is for: `authority` for an absolute-form target (RFC 9112 §3.2.2),
+    /// else the Host field's value (OWS trimmed); empty when neither names one.
     public var host: Range<Int> = 0..<0
     /// Header names listed in Connection (besides close/keep-alive/upgrade), to be removed.
     public var nominated: [Range<Int>] = []
@@ -54,6 +64,8 @@ public struct RequestHead: Sendable {
         expectContinue = false
         upgrade = false
         host = 0..<0
+        query = 0..<0
+        authority = 0..<0
         length = 0
     }
 

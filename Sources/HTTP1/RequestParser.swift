@@ -84,14 +84,14 @@ public struct RequestParser: Sendable {
         let targetEnd = p
         if targetEnd - targetStart > limits.maxTargetBytes { throw .uriTooLong }
         guard targetEnd > targetStart, bytes[p] == 0x20 else { throw .bad("bad_request_line", "malformed request line") }
+        let pathEnd = query >= 0 ? query : targetEnd
         head.target = targetStart..<targetEnd
-        head.path = targetStart..<(query >= 0 ? query : targetEnd)
-        if bytes[targetStart] != UInt8(ascii: "/") {
-            // Only origin-form, and asterisk-form for OPTIONS: an absolute-form target would let a
-            // request name one path to the proxy's rules and another to the backend.
-            guard head.method == .options, targetEnd - targetStart == 1, bytes[targetStart] == UInt8(ascii: "*") else {
-                throw .bad("bad_target", "only origin-form request targets are accepted")
-            }
+        head.path = targetStart..<pathEnd
+        head.query = pathEnd..<targetEnd
+        // Asterisk-form is for OPTIONS only (RFC 9112 §3.2.4); what is not origin-form must be absolute.
+        let asterisk = head.method == .options && targetEnd - targetStart == 1 && bytes[targetStart] == UInt8(ascii: "*")
+        if bytes[targetStart] != UInt8(ascii: "/"), !asterisk {
+            try parseAbsoluteForm(bytes, from: targetStart, pathEnd: pathEnd, into: &head)
         }
         p += 1
         guard p + 10 <= bytes.count,
@@ -106,6 +106,64 @@ public struct RequestParser: Sendable {
         default: throw .badVersion
         }
         head.length = p + 10
+    }
+
+    /// Splits `http(s)://authority[path]` (RFC 9112 §3.2.2; the query is already split off) into
+    /// `authority` and `path`, so the rules and the upstream see one origin-form path and one host,
+    /// whatever Host the client also sent. Only http and https: any other scheme is not ours to
+    /// serve. Userinfo is refused rather than dropped: `http://a@b/` is read as host `a` by some
+    /// software and `b` by the rest.
+    private func parseAbsoluteForm(_ bytes: UnsafeRawBufferPointer, from start: Int, pathEnd: Int,
+                                   into head: inout RequestHead) throws(HTTPError) {
+        var p = start
+        if pathEnd - p >= 7, bytes.equalsLowercase(p..<p + 7, "http://") {
+            p += 7
+        } else if pathEnd - p >= 8, bytes.equalsLowercase(p..<p + 8, "https://") {
+            p += 8
+        } else {
+            throw .bad("bad_target", "request target is neither origin-form nor an http(s) URI")
+        }
+        let authorityStart = p
+        while p < pathEnd, bytes[p] != UInt8(ascii: "/") {
+            if bytes[p] == UInt8(ascii: "@") { throw .bad("userinfo_in_target", "userinfo in request target") }
+            p += 1
+        }
+        let authority = authorityStart..<p
+        try checkAuthority(bytes, authority)
+        head.authority = authority
+        // An empty path is "/" (RFC 9112 §3.2.1): the last byte of "://" is one, in the buffer.
+        head.path = p < pathEnd ? p..<pathEnd : (authorityStart - 1)..<authorityStart
+    }
+
+    /// `host [":" port]` with host a reg-name or a bracketed IPv6 literal, never empty (RFC 9110
+    /// §4.2.1): it becomes the upstream's Host, so it must be one a backend reads one way.
+    private func checkAuthority(_ bytes: UnsafeRawBufferPointer, _ authority: Range<Int>) throws(HTTPError) {
+        let bad = HTTPError.bad("bad_authority", "malformed authority in request target")
+        var p = authority.lowerBound
+        let end = authority.upperBound
+        if p < end, bytes[p] == UInt8(ascii: "[") {
+            p += 1
+            while p < end, isHexDigit(bytes[p]) || bytes[p] == UInt8(ascii: ":") || bytes[p] == UInt8(ascii: ".") { p += 1 }
+            guard p < end, p > authority.lowerBound + 1, bytes[p] == UInt8(ascii: "]") else { throw bad }
+            p += 1
+        } else {
+            while p < end, isRegNameByte(bytes[p]) {
+                if bytes[p] == UInt8(ascii: "%") {
+                    guard p + 2 < end, isHexDigit(bytes[p + 1]), isHexDigit(bytes[p + 2]) else { throw bad }
+                    p += 2
+                }
+                p += 1
+            }
+            guard p > authority.lowerBound else { throw bad }
+        }
+        if p < end {
+            guard bytes[p] == UInt8(ascii: ":") else { throw bad }
+            p += 1
+            while p < end {
+                guard (bytes[p] &- 48) < 10 else { throw bad }
+                p += 1
+            }
+        }
     }
 
     private func parseHeaders(_ bytes: UnsafeRawBufferPointer, from: Int, end: Int, into head: inout RequestHead) throws(HTTPError) {
@@ -153,9 +211,11 @@ public struct RequestParser: Sendable {
                 head.headers.append(field)
             }
         }
+        // Still required with an absolute-form target (RFC 9112 §3.2), even though it is then ignored.
         if head.isHTTP11 ? hosts != 1 : hosts > 1 {
             throw .bad(hosts == 0 ? "missing_host" : "duplicate_host", "exactly one Host header is required")
         }
+        if !head.authority.isEmpty { head.host = head.authority }
         if sawTransferEncoding {
             guard contentLength == nil else {
                 throw .bad("content_length_and_chunked", "both Content-Length and Transfer-Encoding")

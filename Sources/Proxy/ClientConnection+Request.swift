@@ -164,12 +164,28 @@ extension ClientConnection {
     /// Writes the request head as the upstream must see it: hop-by-hop fields out, framing
     /// re-stated by us, X-Forwarded-* set, identity from the pipeline in, client identity never.
     private func encodeUpstreamHead(_ bytes: UnsafeRawBufferPointer, context: RequestContext, into out: IOBuffer) {
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange.lowerBound..<head.target.upperBound]))
+        // Origin-form (or OPTIONS `*`) always: an absolute-form target was split by the parser,
+        // and the path and query the rules judged are exactly what the upstream gets.
+        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
+        out.append(byte: 0x20)
+        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.path]))
+        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.query]))
         out.append(" HTTP/1.1\r\n")
+        // Host is always written here and the client's field never copied, so the upstream gets
+        // exactly one whatever the client sent; head.host is the absolute-form authority when
+        // there is one. With no host from the client (HTTP/1.0 without Host, or an empty Host),
+        // HTTP/1.1 to the upstream still needs one: its own.
+        out.append("Host: ")
+        if head.host.isEmpty {
+            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
+        } else {
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
+        }
+        out.append("\r\n")
         var forwardedFor = 0
         for field in head.headers {
             switch field.kind {
-            case .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
+            case .host, .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
                 continue
             case .upgrade where !head.upgrade:
                 continue
@@ -213,12 +229,8 @@ extension ClientConnection {
             der.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
             out.append("\r\n")
         }
-        if head.host.isEmpty {
-            // An HTTP/1.0 request may come without Host; HTTP/1.1 to the upstream requires one.
-            out.append("Host: ")
-            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
-            out.append("\r\n")
-        } else {
+        // An empty X-Forwarded-Host would claim the client asked for no host at all.
+        if !head.host.isEmpty {
             out.append("X-Forwarded-Host: ")
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
             out.append("\r\n")

@@ -26,7 +26,8 @@ struct SmugglingTests {
         ("missing Host", "GET / HTTP/1.1\r\n\r\n", 400),
         ("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         ("CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405),
-        ("absolute-form target", "GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("absolute-form target with userinfo", "GET http://user@evil/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("absolute-form target, not http", "GET ftp://x/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ("HTTP/2 preface as HTTP/1", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400),
         ("TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
         ("TLS handshake bytes", "\u{16}\u{3}\u{1}\u{2}\u{0}\u{1}\u{0}\u{1}\u{fc}\u{3}\u{3}", 400),
@@ -40,6 +41,16 @@ struct SmugglingTests {
         #expect(response.status == status, "\(name): \(response.text)")
         #expect(response.closed, "\(name): the connection must be closed")
         #expect(harness.receivedCount == 0, "\(name): the upstream received \(harness.received)")
+    }
+
+    /// RFC 9112 §3.2.2: a server must accept absolute-form. It reaches the backend in origin-form
+    /// with the target's authority as its one Host, so rules and backend see the same path and host.
+    @Test func absoluteFormTargetIsForwardedInOriginForm() throws {
+        let harness = try Harness()
+        let response = try harness.exchange("GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(response.status == 200)
+        #expect(harness.received.hasPrefix("GET / HTTP/1.1\r\nHost: evil\r\n"))
+        #expect(!harness.received.contains("Host: a\r\n"))
     }
 
     @Test func tooManyHeadersIs431() throws {

@@ -10,7 +10,8 @@ final class Listener: EventHandler, TimerHandler {
     var timer = TimerSlot()
     let fd: Int32
     let proxyProtocol: Bool
-    let tls: ServerTLS?
+    /// Replaced on SIGHUP (new handshakes use the new certificates; sessions keep theirs).
+    var tls: ServerTLS?
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker

@@ -1,6 +1,6 @@
 public import Config
 public import EventLoop
-import Transport
+public import Transport
 public import Tokens
 import Synchronization
 #if canImport(Glibc)
@@ -70,6 +70,21 @@ public final class ProxyServer: @unchecked Sendable {
     /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
     public var pooledBufferBytes: Int {
         workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize }
+    }
+
+    /// Re-reads every TLS listener's certificates and keys (SIGHUP). New handshakes use them;
+    /// connections already open keep the context they were made with. A file that no longer
+    /// loads is an error naming its key, and the certificates in use stay.
+    public func reloadCertificates(_ config: PortcullisConfig) throws(ConfigError) {
+        var contexts: [ServerTLS?] = []
+        for listener in config.listeners {
+            contexts.append(try listener.tls.map { (settings) throws(ConfigError) in try ServerTLS(settings, protocols: listener.protocols) })
+        }
+        let fresh = contexts
+        for worker in workers {
+            let box = WorkerRef(worker)
+            worker.loop.execute { box.worker.replaceTLS(fresh) }
+        }
     }
 
     /// Hands a new key snapshot to every worker; each swaps it in on its own loop, so the

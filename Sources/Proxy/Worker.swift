@@ -49,6 +49,13 @@ final class Worker {
         listeners.append(listener)
     }
 
+    /// Takes freshly loaded certificates, one entry per configured listener; runs on the loop.
+    func replaceTLS(_ contexts: [ServerTLS?]) {
+        for (index, listener) in listeners.enumerated() where index < contexts.count {
+            listener.tls = contexts[index]
+        }
+    }
+
     func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?) {
         var session: TLSSession?
         if let tls {

@@ -62,7 +62,17 @@ enum Runner {
         for line in banner { printError(line) }
         var signal: Int32 = 0
         var set = signals
-        sigwait(&set, &signal)
+        while true {
+            sigwait(&set, &signal)
+            guard signal == SIGHUP else { break }
+            // Certificates and keys only: the rest of the file is read once, at start.
+            do {
+                try server.reloadCertificates(settings)
+                if settings.listeners.contains(where: { $0.tls != nil }) { log.info("SIGHUP: TLS certificates reloaded") }
+            } catch {
+                log.error("SIGHUP: certificates not reloaded, the current ones stay in use: \(error)")
+            }
+        }
         log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
         fetcher?.stop()
@@ -81,7 +91,7 @@ enum Runner {
         return logger
     }
 
-    /// Blocks SIGTERM/SIGINT in every thread (workers inherit the mask) so the main thread alone
+    /// Blocks SIGTERM/SIGINT/SIGHUP in every thread (workers inherit the mask) so the main thread alone
     /// receives them with sigwait; SIGPIPE is ignored so a closed stdout cannot kill the process.
     static func blockShutdownSignals() -> sigset_t {
         signal(SIGPIPE, SIG_IGN)
@@ -89,6 +99,7 @@ enum Runner {
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &set, nil)
         return set
     }

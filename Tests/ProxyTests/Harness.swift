@@ -12,6 +12,7 @@ final class Harness {
     let backend: DemoBackend
     let server: ProxyServer
     let port: UInt16
+    let config: PortcullisConfig
 
     init(upstreamPort: UInt16? = nil, extraYAML: String = "", listenerYAML: String = "",
          timeouts: String = "{request_header: 1s, idle: 5s, drain: 1s}", responseTimeout: String = "1s",
@@ -29,7 +30,7 @@ final class Harness {
         log: {access: false}
         \(extraYAML)
         """
-        let config = try PortcullisConfig.parse(yaml: yaml)
+        config = try PortcullisConfig.parse(yaml: yaml)
         server = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
         try server.start()
         port = server.boundAddresses[0].port

@@ -18,6 +18,8 @@ final class TestPKI: Sendable {
     var otherCACert: String { directory + "/other-ca.crt" }
     var serverCert: String { directory + "/localhost.crt" }
     var serverKey: String { directory + "/localhost.key" }
+    /// localhost again, signed by the other CA (for reload tests).
+    var otherServer: (cert: String, key: String) { (directory + "/localhost-other.crt", directory + "/localhost-other.key") }
     var secondCert: String { directory + "/second.crt" }
     var secondKey: String { directory + "/second.key" }
     /// uri:spiffe://cluster.local/ns/a/sa/service-a, signed by the CA.
@@ -35,6 +37,7 @@ final class TestPKI: Sendable {
         try makeCA("ca", "Portcullis Test CA")
         try makeCA("other-ca", "Some Other CA")
         try issue("localhost", by: "ca", subject: "/CN=localhost", san: "DNS:localhost,IP:127.0.0.1", server: true)
+        try issue("localhost-other", by: "other-ca", subject: "/CN=localhost", san: "DNS:localhost,IP:127.0.0.1", server: true)
         try issue("second", by: "ca", subject: "/CN=second.test", san: "DNS:second.test", server: true)
         try issue("client-a", by: "ca", subject: "/CN=service-a", san: "URI:spiffe://cluster.local/ns/a/sa/service-a", server: false)
         try issue("client-x", by: "ca", subject: "/CN=service-x", san: "URI:spiffe://cluster.local/ns/x/sa/service-x", server: false)

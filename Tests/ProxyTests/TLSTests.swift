@@ -137,6 +137,33 @@ struct TLSTests {
         #expect(ConnectionLifetimeTests.settle(harness) == 0)
     }
 
+    @Test func certificatesAreReloadedForNewHandshakes() throws {
+        let directory = NSTemporaryDirectory() + "portcullis-reload-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let cert = directory + "/tls.crt", key = directory + "/tls.key"
+        try FileManager.default.copyItem(atPath: Self.pki.serverCert, toPath: cert)
+        try FileManager.default.copyItem(atPath: Self.pki.serverKey, toPath: key)
+        let harness = try Harness(listenerYAML: ", tls: {certificates: [{cert: \"\(cert)\", key: \"\(key)\"}]}")
+        func get(trusting ca: String) throws -> Int {
+            try TestPKI.curl(["--cacert", ca] + Self.resolve(harness, "localhost") + [Self.url(harness)]).status
+        }
+        #expect(try get(trusting: Self.pki.caCert) == 200)
+        // The files change (a renewed certificate from another CA); nothing happens until the reload.
+        try FileManager.default.removeItem(atPath: cert)
+        try FileManager.default.removeItem(atPath: key)
+        try FileManager.default.copyItem(atPath: Self.pki.otherServer.cert, toPath: cert)
+        try FileManager.default.copyItem(atPath: Self.pki.otherServer.key, toPath: key)
+        #expect(try get(trusting: Self.pki.caCert) == 200)
+        try harness.server.reloadCertificates(harness.config)
+        usleep(50_000)
+        #expect(try get(trusting: Self.pki.otherCACert) == 200)
+        #expect(try get(trusting: Self.pki.caCert) == 0)
+        // A broken file on reload is an error and the certificates in use stay.
+        try "not a key".write(toFile: key, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try harness.server.reloadCertificates(harness.config) }
+        #expect(try get(trusting: Self.pki.otherCACert) == 200)
+    }
+
     @Test func badCertificateFilesAreConfigErrorsNamingTheKey() throws {
         func error(_ tls: String) throws -> String {
             let config = try PortcullisConfig.parse(yaml: """

@@ -35,6 +35,10 @@ void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback cal
     SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 }
 
+void cs_SSL_CTX_set_ticket_key_callback(SSL_CTX *ctx, cs_ticket_key_callback callback) {
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, callback);
+}
+
 int cs_curl_easy_setopt_long(CURL *curl, int option, long value) {
     return (int)curl_easy_setopt(curl, (CURLoption)option, value);
 }

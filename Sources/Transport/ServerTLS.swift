@@ -81,6 +81,7 @@ public final class ServerTLS: @unchecked Sendable {
             throw certificate.key.error("the private key does not match the certificate '\(certificate.cert.value)'")
         }
         // Resumption with verified peers needs a session id context, or OpenSSL refuses to resume.
+        TicketKeys.install(on: ctx)
         var sessionContext = Array("portcullis".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, &sessionContext, UInt32(sessionContext.count))
         if let client = settings.clientCertificates {

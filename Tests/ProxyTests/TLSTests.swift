@@ -137,6 +137,21 @@ struct TLSTests {
         #expect(ConnectionLifetimeTests.settle(harness) == 0)
     }
 
+    @Test func sessionsResumeWithTicketsAcrossAReload() throws {
+        let harness = try Harness(listenerYAML: Self.listener())
+        let session = NSTemporaryDirectory() + "portcullis-session-\(UUID().uuidString)"
+        let base = ["s_client", "-connect", "127.0.0.1:\(harness.port)", "-servername", "localhost", "-CAfile", Self.pki.caCert, "-tls1_2"]
+        let first = try TestPKI.run("/usr/bin/openssl", base + ["-sess_out", session], input: "")
+        #expect(first.1.contains("New, TLSv1.2"), "\(first.1)")
+        let second = try TestPKI.run("/usr/bin/openssl", base + ["-sess_in", session], input: "")
+        #expect(second.1.contains("Reused, TLSv1.2"), "\(second.1)")
+        // The ticket keys belong to the process, not the context: a SIGHUP reload keeps them.
+        try harness.server.reloadCertificates(harness.config)
+        usleep(50_000)
+        let third = try TestPKI.run("/usr/bin/openssl", base + ["-sess_in", session], input: "")
+        #expect(third.1.contains("Reused, TLSv1.2"), "\(third.1)")
+    }
+
     @Test func certificatesAreReloadedForNewHandshakes() throws {
         let directory = NSTemporaryDirectory() + "portcullis-reload-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

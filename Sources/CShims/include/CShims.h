@@ -46,6 +46,8 @@ static const char *const cs_PARAM_RSA_N = OSSL_PKEY_PARAM_RSA_N;
 static const char *const cs_PARAM_RSA_E = OSSL_PKEY_PARAM_RSA_E;
 static const char *const cs_PARAM_GROUP_NAME = OSSL_PKEY_PARAM_GROUP_NAME;
 static const char *const cs_PARAM_PUB_KEY = OSSL_PKEY_PARAM_PUB_KEY;
+static const char *const cs_PARAM_MAC_KEY = OSSL_MAC_PARAM_KEY;
+static const char *const cs_PARAM_MAC_DIGEST = OSSL_MAC_PARAM_DIGEST;
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 /// A listener's fixed TLS options: no renegotiation, no compression, the server's cipher order,
 /// an unexpected EOF read as a close; partial writes and a moving write buffer (the connection's
@@ -54,6 +56,10 @@ void cs_SSL_CTX_set_server_defaults(SSL_CTX *ctx);
 /// SSL_CTX_set_tlsext_servername_callback and _arg are macros.
 typedef int (*cs_servername_callback)(SSL *ssl, int *alert, void *arg);
 void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback callback, void *arg);
+/// SSL_CTX_set_tlsext_ticket_key_evp_cb is a macro.
+typedef int (*cs_ticket_key_callback)(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
+                                      EVP_MAC_CTX *mac, int encrypt);
+void cs_SSL_CTX_set_ticket_key_callback(SSL_CTX *ctx, cs_ticket_key_callback callback);
 
 // libcurl: curl_easy_setopt is variadic; one wrapper per argument type.
 int cs_curl_easy_setopt_long(CURL *curl, int option, long value);

@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "portcullis", targets: ["portcullis"]),
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "HTTP1", targets: ["HTTP1"]),
+        .library(name: "HTTP2", targets: ["HTTP2"]),
         .library(name: "Config", targets: ["Config"]),
         .library(name: "NetworkPolicy", targets: ["NetworkPolicy"]),
         .library(name: "Tokens", targets: ["Tokens"]),
@@ -44,6 +45,11 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
+            name: "CNghttp2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
@@ -58,6 +64,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CShims"], swiftSettings: hotPath),
         .target(name: "Transport", dependencies: ["EventLoop", "Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
+        .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: hotPath),
         .target(name: "NetworkPolicy", dependencies: ["Config"], swiftSettings: hotPath),
         .target(name: "Tokens", dependencies: ["Config", "COpenSSL", "CShims"], swiftSettings: hotPath),
         .target(
@@ -67,7 +74,7 @@ let package = Package(
         ),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "Transport", "HTTP1", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
+            dependencies: ["EventLoop", "Transport", "HTTP1", "HTTP2", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),

@@ -114,7 +114,7 @@ extension ClientConnection {
         state = .exchanging
         let bytes = input.readable
         sentHead.clear()
-        encodeUpstreamHead(bytes, context: context, into: sentHead)
+        worker.encodeUpstreamHead(bytes, head: head, context: context, secure: transport.isTLS, peer: tlsPeer, into: sentHead)
         switch head.framing {
         case .none, .untilClose: requestBody = .done
         case .contentLength(let n): requestBody = .length(n)
@@ -159,117 +159,6 @@ extension ClientConnection {
             arm(.upstreamConnect, worker.settings.connectTimeoutMillis)
         }
         return true
-    }
-
-    /// Writes the request head as the upstream must see it: hop-by-hop fields out, framing
-    /// re-stated by us, X-Forwarded-* set, identity from the pipeline in, client identity never.
-    private func encodeUpstreamHead(_ bytes: UnsafeRawBufferPointer, context: RequestContext, into out: IOBuffer) {
-        // Origin-form (or OPTIONS `*`) always: an absolute-form target was split by the parser,
-        // and the path and query the rules judged are exactly what the upstream gets.
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
-        out.append(byte: 0x20)
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.path]))
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[head.query]))
-        out.append(" HTTP/1.1\r\n")
-        // Host is always written here and the client's field never copied, so the upstream gets
-        // exactly one whatever the client sent; head.host is the absolute-form authority when
-        // there is one. With no host from the client (HTTP/1.0 without Host, or an empty Host),
-        // HTTP/1.1 to the upstream still needs one: its own.
-        out.append("Host: ")
-        if head.host.isEmpty {
-            worker.settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
-        } else {
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
-        }
-        out.append("\r\n")
-        var forwardedFor = 0
-        for field in head.headers {
-            switch field.kind {
-            case .host, .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
-                continue
-            case .upgrade where !head.upgrade:
-                continue
-            case .xForwardedFor:
-                forwardedFor += 1
-                continue
-            default:
-                if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
-                if field.name.count == worker.settings.clientCertificateHeader.count,
-                   Self.nameEquals(bytes, field.name, worker.settings.clientCertificateHeader) { continue }
-            }
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
-            out.append("\r\n")
-        }
-        // Every X-Forwarded-For field becomes one list, in order, ending with the address that
-        // decided. When that address came from the list itself (a trusted proxy's header), the
-        // trusted hops to its right are dropped, so the decided client is the last element.
-        out.append("X-Forwarded-For: ")
-        if forwardedFor > 0 {
-            var keep = Int.max
-            if case .header(let index) = context.clientSource, worker.forwardingHeaderIsXFF { keep = index }
-            var position = 0
-            for field in head.headers where field.kind == .xForwardedFor {
-                forEachListElement(bytes, field.value) { element in
-                    guard position < keep else { return false }
-                    out.append(UnsafeRawBufferPointer(rebasing: bytes[element]))
-                    out.append(", ")
-                    position += 1
-                    return true
-                }
-            }
-        }
-        appendAddress(context.client, to: out)
-        out.append("\r\n")
-        out.append(transport.isTLS ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n")
-        if let tlsPeer {
-            // The verified leaf, as App Service forwards it; never a client's copy (dropped above).
-            worker.settings.clientCertificateHeader.withUnsafeBytes { out.append($0) }
-            out.append(": ")
-            var der = tlsPeer.base64DER
-            der.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            out.append("\r\n")
-        }
-        // An empty X-Forwarded-Host would claim the client asked for no host at all.
-        if !head.host.isEmpty {
-            out.append("X-Forwarded-Host: ")
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
-            out.append("\r\n")
-        }
-        switch head.framing {
-        case .contentLength(let n):
-            out.append("Content-Length: ")
-            out.append(decimal: n)
-            out.append("\r\n")
-        case .chunked:
-            out.append("Transfer-Encoding: chunked\r\n")
-        case .none, .untilClose:
-            break
-        }
-        if head.upgrade { out.append("Connection: upgrade\r\n") }
-        for var line in context.upstreamHeaders {
-            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            out.append("\r\n")
-        }
-        out.append("\r\n")
-    }
-
-    /// Case-insensitive comparison of a field name with a lower-case name.
-    @inline(__always)
-    static func nameEquals(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: [UInt8]) -> Bool {
-        guard range.count == lowercased.count else { return false }
-        var i = 0
-        for offset in range {
-            let b = bytes[offset]
-            if ((b &- 65) < 26 ? b | 0x20 : b) != lowercased[i] { return false }
-            i += 1
-        }
-        return true
-    }
-
-    private func appendAddress(_ address: IPAddress, to out: IOBuffer) {
-        out.reserve(46)
-        let n = address.format(into: UnsafeMutableRawBufferPointer(start: out.base + out.writerIndex, count: out.writableBytes))
-        out.advanceWriter(n)
     }
 
     // MARK: Request body

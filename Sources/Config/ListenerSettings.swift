@@ -25,18 +25,14 @@ public struct ListenerSettings: Sendable, Equatable {
         }
         let proxyProtocol = try map.optional("proxy_protocol")?.bool() ?? false
         let tls = try map.optional("tls").map { (n) throws(ConfigError) in try TLSSettings.decode(n) }
-        var protocols: [ApplicationProtocol] = [.http11]
+        // Under TLS both by default (ALPN decides); in cleartext HTTP/2 only when asked for.
+        var protocols: [ApplicationProtocol] = tls != nil ? [.h2, .http11] : [.http11]
         if let n = map.optional("protocols") {
             protocols = []
             for element in try n.sequence() {
                 let name = try element.string()
                 guard let value = ApplicationProtocol(rawValue: name) else {
                     throw element.error("'\(name)' is not a protocol; write http/1.1 or h2")
-                }
-                // HTTP/2 (nghttp2) is the next step of this listener work; until it lands a
-                // listener must not advertise it and then fail every h2 client.
-                guard value != .h2 else {
-                    throw element.error("h2 is not available in this version yet; list only http/1.1")
                 }
                 guard !protocols.contains(value) else { throw element.error("'\(name)' is listed twice") }
                 protocols.append(value)

@@ -97,6 +97,14 @@ public final class EventLoop: @unchecked Sendable {
         Sys.close(fd)
     }
 
+    /// Gives `fd`'s events to another handler from now on (a connection that changes protocol):
+    /// the epoll registration stays as it is.
+    public func replaceHandler(_ fd: Int32, _ handler: any EventHandler) {
+        let index = Int(fd)
+        guard index < slots.count, slots[index].handler != nil else { return }
+        slots[index].handler = handler
+    }
+
     /// Stops watching `fd` without closing it (for a descriptor handed to another owner).
     public func deregister(_ fd: Int32) {
         let index = Int(fd)

@@ -142,14 +142,16 @@ public final class H2Session {
         if rc < 0 { throw ProtocolError(code: Int32(rc)) }
     }
 
-    /// Appends what nghttp2 wants to send, up to about `limit` buffered bytes.
-    public func send(into out: some IOBufferLike, limit: Int) throws(ProtocolError) {
-        while out.pendingBytes < limit {
+    /// Hands what nghttp2 wants to send to `sink`, stopping once about `budget` bytes went.
+    public func send(budget: Int, _ sink: (UnsafeRawBufferPointer) -> Void) throws(ProtocolError) {
+        var sent = 0
+        while sent < budget {
             var data: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &data)
             if n < 0 { throw ProtocolError(code: Int32(n)) }
             guard n > 0, let data else { return }
-            out.appendBytes(UnsafeRawBufferPointer(start: data, count: n))
+            sink(UnsafeRawBufferPointer(start: data, count: n))
+            sent += n
         }
     }
 
@@ -246,12 +248,6 @@ public final class H2Session {
             }
         }
     }
-}
-
-/// Where ``H2Session/send(into:limit:)`` puts its bytes (the connection's output buffer).
-public protocol IOBufferLike: AnyObject {
-    var pendingBytes: Int { get }
-    func appendBytes(_ bytes: UnsafeRawBufferPointer)
 }
 
 /// The HTTP/2 client connection preface (RFC 9113 §3.4).

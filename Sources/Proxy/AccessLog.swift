@@ -31,6 +31,7 @@ final class AccessLog {
         var rule: String?
         /// Per connection, set once the TLS handshake is done (nil in cleartext).
         var tls: TLSLogFields?
+        var protocolName: StaticString = "http/1.1"
     }
 
     /// What the log says of a TLS connection, formatted once per connection.
@@ -58,7 +59,8 @@ final class AccessLog {
         appendEscaped(e.method)
         buffer.append("\",\"path\":\"")
         appendEscaped(e.path)
-        buffer.append("\",\"protocol\":\"http/1.1")
+        buffer.append("\",\"protocol\":\"")
+        buffer.append(e.protocolName)
         if let tls = e.tls {
             buffer.append("\",\"tls_version\":\"")
             var version = tls.version

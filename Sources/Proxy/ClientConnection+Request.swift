@@ -2,6 +2,7 @@ import EventLoop
 import HTTP1
 import NetworkPolicy
 import Transport
+import HTTP2
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,19 @@ extension ClientConnection {
         if input.isEmpty {
             arm(.idle, worker.settings.idleMillis)
             return
+        }
+        if firstRequest && offersH2 && !transport.isTLS {
+            // h2c with prior knowledge: the connection preface instead of a request line.
+            switch H2Preface.matches(input.readable) {
+            case true?:
+                worker.handOverToH2(self)
+                return
+            case nil:
+                if timerPhase != .header { arm(.header, worker.settings.requestHeaderMillis) }
+                return
+            case false?:
+                break
+            }
         }
         if timerPhase != .header {
             requestStart = Sys.monotonicNanos()
@@ -26,6 +40,7 @@ extension ClientConnection {
             return
         }
         guard complete else { return }
+        firstRequest = false
         if worker.draining { closeAfterResponse = true }
         admit()
     }

@@ -11,7 +11,7 @@ import Transport
 /// remembers readiness (`readable`, `writable`) and reads or writes until the kernel says EAGAIN
 /// or a bound says stop; a side whose output is over ``highWater`` stops the other side's reading
 /// until it drains. Everything here runs on the loop thread.
-final class ClientConnection: EventHandler, TimerHandler {
+final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, DownstreamConnection {
     enum State {
         /// TLS handshake in progress (listeners with `tls`).
         case handshaking
@@ -48,6 +48,10 @@ final class ClientConnection: EventHandler, TimerHandler {
     var tlsLog: AccessLog.TLSLogFields?
     /// Whether this connection's listener asks for client certificates.
     let requestsClientCertificates: Bool
+    /// Whether the listener offers h2: by ALPN under TLS, by the preface in cleartext.
+    let offersH2: Bool
+    /// No request has been read yet (only the first may turn out to be an HTTP/2 preface).
+    var firstRequest = true
     private let live: LiveObjects
     /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
     private let buffers: BufferPool
@@ -96,8 +100,9 @@ final class ClientConnection: EventHandler, TimerHandler {
     let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
-    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?) {
+    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?, offersH2: Bool) {
         self.fd = fd
+        self.offersH2 = offersH2
         transport = tls.map { .tls($0) } ?? .plain(fd)
         requestsClientCertificates = tls?.requestsClientCertificates ?? false
         self.peer = peer
@@ -172,6 +177,10 @@ final class ClientConnection: EventHandler, TimerHandler {
             // Application data can arrive in the same flight as the client's Finished and sit
             // in OpenSSL's buffer, where no edge will announce it: try a read.
             readable = true
+            if session.negotiatedProtocol == "h2" {
+                worker.handOverToH2(self)
+                return false
+            }
             return true
         case .pending:
             if timerPhase != .handshake { arm(.handshake, worker.settings.tlsHandshakeMillis) }
@@ -339,6 +348,21 @@ final class ClientConnection: EventHandler, TimerHandler {
     }
 
     // MARK: Ending
+
+    /// The connection now belongs to an ``H2Connection``: stop without closing the socket.
+    func detachForHandover() {
+        closed = true
+        worker.loop.clearDeadline(self)
+    }
+
+    func drain() {
+        switch state {
+        case .readingHead where input.isEmpty, .proxyHeader, .handshaking:
+            close()
+        default:
+            break
+        }
+    }
 
     /// Closes without ceremony (peer error, timeout mid-stream): nothing more can be said.
     func abort() {

@@ -12,6 +12,7 @@ final class Listener: EventHandler, TimerHandler {
     let proxyProtocol: Bool
     /// Replaced on SIGHUP (new handshakes use the new certificates; sessions keep theirs).
     var tls: ServerTLS?
+    let offersH2: Bool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -39,7 +40,8 @@ final class Listener: EventHandler, TimerHandler {
         handleEvent(0)
     }
 
-    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, worker: Worker) {
+    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool, worker: Worker) {
+        self.offersH2 = offersH2
         self.fd = fd
         self.proxyProtocol = proxyProtocol
         self.tls = tls
@@ -85,7 +87,7 @@ final class Listener: EventHandler, TimerHandler {
                 return
             }
             guard let client else { return }
-            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls)
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls, offersH2: offersH2)
         }
     }
 }

@@ -55,7 +55,8 @@ public final class ProxyServer: @unchecked Sendable {
                 do {
                     let fd = try Listener.open(address)
                     if address.port == 0 { address = try Sys.localAddress(fd) }
-                    try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol, tls: tls)
+                    try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol, tls: tls,
+                                           offersH2: listener.protocols.contains(.h2))
                 } catch {
                     throw ServerError(description: "listener \(listener.address): \(error)")
                 }

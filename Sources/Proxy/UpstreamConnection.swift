@@ -22,7 +22,7 @@ final class UpstreamConnection: EventHandler {
     /// announce it, so reads go on until they see it.
     var hangup = false
     /// The exchange using this connection; nil while pooled.
-    var owner: ClientConnection?
+    var owner: (any UpstreamOwner)?
     /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
     var reuseCount = 0
 
@@ -73,4 +73,9 @@ final class UpstreamConnection: EventHandler {
         owner = nil
         worker.loop.close(fd)
     }
+}
+
+/// The exchange an upstream connection works for: it gets the connection's events.
+protocol UpstreamOwner: AnyObject {
+    func upstreamEvent(_ events: UInt32)
 }

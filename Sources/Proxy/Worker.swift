@@ -1,5 +1,6 @@
 import EventLoop
 import Transport
+import HTTP2
 import Config
 import CShims
 import Synchronization
@@ -20,12 +21,13 @@ final class Worker {
     let upstreamAddress: SocketAddress
     lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
     private var listeners: [Listener] = []
-    private var connections: [ClientConnection?] = []
+    private var connections: [(any DownstreamConnection)?] = []
     private(set) var connectionCount = 0
     private(set) var draining = false
     var onDrained: (() -> Void)?
     var acceptErrors = 0
     var tlsHandshakeFailures = 0
+    let h2Limits: H2Limits
     var proxyProtocolRejected = 0
     /// Whether the client-IP header is X-Forwarded-For (so the XFF list can be cut at the client).
     let forwardingHeaderIsXFF: Bool
@@ -33,6 +35,9 @@ final class Worker {
     init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline,
          forwardingHeaderIsXFF: Bool, live: LiveObjects) throws(SystemError) {
         self.live = live
+        var limits = H2Limits()
+        limits.maxHeaderListBytes = UInt32(clamping: settings.requestLimits.maxHeadBytes)
+        h2Limits = limits
         self.forwardingHeaderIsXFF = forwardingHeaderIsXFF
         loop = try EventLoop(index: index)
         self.settings = settings
@@ -43,8 +48,8 @@ final class Worker {
         loop.addIterationHook { log.flush() }
     }
 
-    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?) throws(SystemError) {
-        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, worker: self)
+    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool) throws(SystemError) {
+        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, offersH2: offersH2, worker: self)
         try loop.register(fd, listener)
         listeners.append(listener)
     }
@@ -56,7 +61,7 @@ final class Worker {
         }
     }
 
-    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?) {
+    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool) {
         var session: TLSSession?
         if let tls {
             guard let made = try? tls.session(fd: fd) else {
@@ -65,7 +70,7 @@ final class Worker {
             }
             session = made
         }
-        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session)
+        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session, offersH2: offersH2)
         do {
             try loop.register(fd, connection)
         } catch {
@@ -87,7 +92,17 @@ final class Worker {
         }
     }
 
-    func connectionClosed(_ connection: ClientConnection) {
+    /// The client turned out to speak HTTP/2: the same socket goes on as an ``H2Connection``.
+    func handOverToH2(_ connection: ClientConnection) {
+        let h2 = H2Connection(from: connection)
+        connection.detachForHandover()
+        loop.replaceHandler(connection.fd, h2)
+        let index = Int(connection.fd)
+        if index < connections.count { connections[index] = h2 }
+        h2.start()
+    }
+
+    func connectionClosed(_ connection: any DownstreamConnection) {
         let index = Int(connection.fd)
         if index < connections.count, connections[index] === connection {
             connections[index] = nil
@@ -108,11 +123,7 @@ final class Worker {
         for listener in listeners { loop.close(listener.fd) }
         listeners.removeAll()
         pool.closeAll()
-        for case let connection? in connections
-        where connection.state == .readingHead && connection.input.isEmpty || connection.state == .proxyHeader
-            || connection.state == .handshaking {
-            connection.close()
-        }
+        for case let connection? in connections { connection.drain() }
         if connectionCount == 0 { finishDrain() }
     }
 
@@ -128,4 +139,12 @@ final class Worker {
         pool.closeAll()
         accessLog.flush()
     }
+}
+
+/// A client connection as its worker's table sees it, whatever protocol it speaks.
+protocol DownstreamConnection: AnyObject {
+    var fd: Int32 { get }
+    func close()
+    /// Shutting down: take no new request; close at once if nothing is in flight.
+    func drain()
 }

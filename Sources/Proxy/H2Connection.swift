@@ -1,0 +1,263 @@
+import CShims
+import EventLoop
+import HTTP2
+import NetworkPolicy
+import Synchronization
+import Transport
+
+/// An HTTP/2 client connection: the transport below, nghttp2's framing in ``H2Session``, and one
+/// ``H2Stream`` exchange per request. Streams are admitted and forwarded independently: a
+/// refused stream gets its answer while the others go on.
+///
+/// It takes over from a ``ClientConnection`` that learned the protocol (ALPN `h2`, or the
+/// HTTP/2 preface on a cleartext listener that offers h2), on the same socket and loop.
+final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2SessionDelegate {
+    let fd: Int32
+    let transport: Transport
+    unowned(unsafe) let worker: Worker
+    let peerIP: IPAddress
+    let tlsPeer: PeerCertificate?
+    let requestsClientCertificates: Bool
+    let tlsLog: AccessLog.TLSLogFields?
+    private let live: LiveObjects
+    private let buffers: BufferPool
+    let input: IOBuffer
+    let output: IOBuffer
+    var timer = TimerSlot()
+    private(set) var closed = false
+    private var readable = true
+    private var writable = true
+    private var draining = false
+    private var flushing = false
+    private(set) var streams: [Int32: H2Stream] = [:]
+    /// Streams whose upstream reading stopped for want of room, to resume after a send.
+    var waitingForRoom: [H2Stream] = []
+    private lazy var session = H2Session(delegate: self, limits: worker.h2Limits)
+
+    static let highWater = 256 * 1024
+
+    init(from connection: ClientConnection) {
+        fd = connection.fd
+        transport = connection.transport
+        worker = connection.worker
+        peerIP = connection.peerIP
+        tlsPeer = connection.tlsPeer
+        requestsClientCertificates = connection.requestsClientCertificates
+        tlsLog = connection.tlsLog
+        live = worker.live
+        buffers = worker.buffers
+        input = buffers.take()
+        output = buffers.take()
+        // Bytes already read past the HTTP/1.1 codec's view: the preface and what followed.
+        input.append(connection.input.readable)
+        live.clients.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        buffers.give(input)
+        buffers.give(output)
+        live.clients.subtract(1, ordering: .relaxed)
+    }
+
+    /// Sends our SETTINGS and processes whatever already arrived.
+    func start() {
+        worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis)
+        drive()
+    }
+
+    // MARK: Events
+
+    func handleEvent(_ events: UInt32) {
+        if events & cs_EPOLLOUT != 0 { writable = true }
+        if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        drive()
+    }
+
+    func drive() {
+        var rounds = 0
+        while !closed {
+            rounds += 1
+            if rounds > 64 {
+                worker.loop.resumeSoon(self)
+                return
+            }
+            if !input.isEmpty {
+                do {
+                    try session.receive(input.readable)
+                } catch {
+                    // nghttp2 queued a GOAWAY with the error's code: send it, then close.
+                    input.clear()
+                    flushSession()
+                    closeAfterFlush()
+                    return
+                }
+                input.clear()
+            }
+            flushSession()
+            if closed { return }
+            if !session.isAlive && output.isEmpty {
+                close()
+                return
+            }
+            guard readable, output.readableBytes < Self.highWater else { return }
+            do {
+                switch try transport.read(into: input, maxHeld: 64 * 1024) {
+                case .read(_, let filled):
+                    if !filled { readable = false }
+                case .wouldBlock:
+                    readable = false
+                    return
+                case .full:
+                    return
+                case .endOfStream:
+                    close()
+                    return
+                }
+            } catch {
+                close()
+                return
+            }
+        }
+    }
+
+    /// Moves what nghttp2 wants to say into the output and onto the wire; streams whose
+    /// upstream reading waited for room read again, and what they read goes out in the same
+    /// call. Streams call this from their upstream events; a call already under way absorbs
+    /// theirs (no recursion through nghttp2's callbacks).
+    func flushSession() {
+        guard !closed, !flushing else { return }
+        flushing = true
+        defer { flushing = false }
+        var rounds = 0
+        while !closed {
+            rounds += 1
+            do {
+                let out = output
+                try session.send(budget: Self.highWater - output.readableBytes) { out.append($0) }
+            } catch {
+                close()
+                return
+            }
+            if writable, !output.isEmpty {
+                do {
+                    if try !transport.write(from: output) { writable = false }
+                } catch {
+                    close()
+                    return
+                }
+            }
+            guard !waitingForRoom.isEmpty else { break }
+            if rounds == 8 {
+                // Fairness: the rest on the next iteration.
+                worker.loop.resumeSoon(self)
+                break
+            }
+            let waiting = waitingForRoom
+            waitingForRoom.removeAll(keepingCapacity: true)
+            for stream in waiting where !stream.finished { stream.resumeUpstream() }
+        }
+        updateIdleTimer()
+    }
+
+    private func closeAfterFlush() {
+        if output.isEmpty || !writable { close() } else { _ = try? transport.write(from: output); close() }
+    }
+
+    // MARK: Session events
+
+    func h2StreamOpened(_ id: Int32) {
+        guard !draining else { return }
+        streams[id] = H2Stream(id: id, connection: self)
+    }
+
+    func h2Header(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        streams[id]?.header(name: name, value: value)
+    }
+
+    func h2HeadersComplete(_ id: Int32, endStream: Bool) {
+        streams[id]?.headersComplete(endStream: endStream)
+    }
+
+    func h2Data(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let stream = streams[id] {
+            stream.requestData(bytes)
+        } else {
+            // A stream we no longer track: the window still has to come back.
+            session.consume(id, bytes.count)
+        }
+    }
+
+    func h2RequestEnded(_ id: Int32) {
+        streams[id]?.requestEnded()
+    }
+
+    func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.streamClosed(errorCode: errorCode)
+        updateIdleTimer()
+        if draining && streams.isEmpty { session.terminate(code: 0) }
+    }
+
+    func h2ResponseBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyChunk {
+        guard let stream = streams[id] else { return .bytes(count: 0, end: true, trailers: false) }
+        return stream.responseBody(into: buffer)
+    }
+
+    // MARK: For streams
+
+    func respond(_ id: Int32, status: Int, fields: [(name: [UInt8], value: [UInt8])], body: Bool) {
+        session.respond(id, status: status, fields: fields, body: body)
+    }
+
+    func sendTrailers(_ id: Int32, fields: [(name: [UInt8], value: [UInt8])]) {
+        session.sendTrailers(id, fields: fields)
+    }
+
+    func resume(_ id: Int32) { session.resume(id) }
+    func consume(_ id: Int32, _ count: Int) { session.consume(id, count) }
+    func reset(_ id: Int32, code: UInt32) { session.reset(id, code: code) }
+
+    // MARK: Timers and ending
+
+    private func updateIdleTimer() {
+        if streams.isEmpty {
+            worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis)
+        }
+    }
+
+    func deadlinePassed(now: Int64) {
+        guard !closed else { return }
+        if streams.isEmpty {
+            // Idle: say goodbye properly, then close.
+            session.terminate(code: 0)
+            flushSession()
+            close()
+        }
+    }
+
+    func drain() {
+        guard !draining else { return }
+        draining = true
+        if streams.isEmpty {
+            session.terminate(code: 0)
+            flushSession()
+            close()
+        } else {
+            session.shutdownNotice()
+            flushSession()
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        let open = streams
+        streams.removeAll()
+        for stream in open.values { stream.streamClosed(errorCode: 0) }
+        waitingForRoom.removeAll()
+        worker.loop.clearDeadline(self)
+        if case .tls(let tls) = transport { tls.shutdown() }
+        worker.loop.close(fd)
+        worker.connectionClosed(self)
+    }
+}

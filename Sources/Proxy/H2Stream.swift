@@ -1,0 +1,592 @@
+import EventLoop
+import HTTP1
+import NetworkPolicy
+import Transport
+import HTTP2
+
+/// One HTTP/2 stream's exchange: the request's header fields are written out as the HTTP/1.1
+/// head they mean and read back by the same strict ``RequestParser``, so the pipeline, the
+/// rules and the upstream see exactly what an HTTP/1.1 client's request would give them. Then
+/// the stream is admitted, forwarded on the worker's upstream pool, and the answer streamed
+/// back as HEADERS, DATA and trailers.
+final class H2Stream: TimerHandler, UpstreamOwner {
+    let id: Int32
+    unowned let connection: H2Connection
+    var timer = TimerSlot()
+    private(set) var finished = false
+
+    // Request.
+    private let headBytes: IOBuffer
+    private var method: [UInt8] = []
+    private var path: [UInt8] = []
+    private var authority: [UInt8] = []
+    private var cookies: [UInt8] = []
+    private var fieldsStarted = false
+    private var head = RequestHead()
+    private var requestChunked = false
+    private var requestDone = false
+    private var isGRPC = false
+    /// Request bytes for the upstream before it is attached (its head, then body).
+    private let pending: IOBuffer
+    /// Body bytes received but not yet given back as window.
+    private var unconsumed = 0
+
+    // Upstream and response.
+    private var upstream: UpstreamConnection?
+    private var responseParser: ResponseParser
+    private var response = ResponseHead()
+    private var responseStarted = false
+    private var responseFraming = ClientConnection.Body.done
+    private let responseBuffer: IOBuffer
+    private var responseEnded = false
+    private var responseTrailers: [(name: [UInt8], value: [UInt8])] = []
+    private var deferred = false
+    /// Upstream reading stopped because the body buffer was full.
+    private var pausedForRoom = false
+    private var timerPhase = ClientConnection.TimerPhase.upstreamConnect
+
+    // Log.
+    private var requestStart: Int64 = 0
+    private var bytesOut: UInt64 = 0
+    private var client: IPAddress
+    private var networkRule: String?
+    private var logNote: String?
+    private var logged = false
+
+    private var worker: Worker { connection.worker }
+
+    init(id: Int32, connection: H2Connection) {
+        self.id = id
+        self.connection = connection
+        let buffers = connection.worker.buffers
+        headBytes = buffers.take()
+        pending = buffers.take()
+        responseBuffer = buffers.take()
+        client = connection.peerIP
+        responseParser = ResponseParser(maxHeadBytes: connection.worker.settings.requestLimits.maxHeadBytes)
+        requestStart = Sys.monotonicNanos()
+    }
+
+    deinit {
+        let buffers = connection.worker.buffers
+        buffers.give(headBytes)
+        buffers.give(pending)
+        buffers.give(responseBuffer)
+    }
+
+    // MARK: Request head
+
+    func header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        guard !finished else { return }
+        if name.first == UInt8(ascii: ":") {
+            switch String(decoding: name, as: UTF8.self) {
+            case ":method": method = Array(value)
+            case ":path": path = Array(value)
+            case ":authority": authority = Array(value)
+            default: break  // :scheme; nghttp2 has checked the set
+            }
+            return
+        }
+        startFields()
+        if name.elementsEqual("cookie".utf8) {
+            // RFC 9113 §8.2.3: split cookies are joined for an HTTP/1.1 hop.
+            if !cookies.isEmpty { cookies += Array("; ".utf8) }
+            cookies += Array(value)
+            return
+        }
+        // :authority wins over a Host field (RFC 9113 §8.3.1); one Host reaches the parser.
+        if name.elementsEqual("host".utf8) && !authority.isEmpty { return }
+        if name.elementsEqual("content-type".utf8) && value.starts(with: "application/grpc".utf8) { isGRPC = true }
+        headBytes.append(name)
+        headBytes.append(": ")
+        headBytes.append(value)
+        headBytes.append("\r\n")
+    }
+
+    /// Writes the request line and Host once the pseudo-header fields are all in.
+    private func startFields() {
+        guard !fieldsStarted else { return }
+        fieldsStarted = true
+        method.withUnsafeBytes { headBytes.append($0) }
+        headBytes.append(byte: 0x20)
+        path.withUnsafeBytes { headBytes.append($0) }
+        headBytes.append(" HTTP/1.1\r\n")
+        if !authority.isEmpty {
+            headBytes.append("host: ")
+            authority.withUnsafeBytes { headBytes.append($0) }
+            headBytes.append("\r\n")
+        }
+    }
+
+    func headersComplete(endStream: Bool) {
+        guard !finished else { return }
+        startFields()
+        if !cookies.isEmpty {
+            headBytes.append("cookie: ")
+            cookies.withUnsafeBytes { headBytes.append($0) }
+            headBytes.append("\r\n")
+        }
+        requestDone = endStream
+        // A body without a declared length goes upstream chunked.
+        requestChunked = !endStream && !hasContentLength()
+        if requestChunked { headBytes.append("transfer-encoding: chunked\r\n") }
+        headBytes.append("\r\n")
+        var parser = RequestParser(limits: worker.settings.requestLimits)
+        do {
+            guard try parser.parse(headBytes.readable, into: &head) else {
+                reject(Decision(status: 400, code: "bad_request", message: "malformed request"))
+                return
+            }
+        } catch {
+            reject(Decision(error))
+            return
+        }
+        admit()
+    }
+
+    private func hasContentLength() -> Bool {
+        let bytes = headBytes.readable
+        var lineStart = 0
+        for i in 0..<bytes.count where bytes[i] == 0x0A {
+            let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i])
+            if line.count > 15, line.starts(with: "content-length:".utf8) { return true }
+            lineStart = i + 1
+        }
+        return false
+    }
+
+    // MARK: Admission
+
+    private func admit() {
+        let bytes = headBytes.readable
+        var context = RequestContext(bytes: bytes, head: head, peer: connection.peerIP)
+        context.tlsPeer = connection.tlsPeer
+        context.requestsClientCertificates = connection.requestsClientCertificates
+        let result = worker.pipeline.run(&context)
+        client = context.client
+        networkRule = context.networkRule
+        logNote = context.logNote
+        switch result {
+        case .stop(let decision):
+            reject(decision)
+        case .continue:
+            pending.clear()
+            worker.encodeUpstreamHead(bytes, head: head, context: context, secure: connection.transport.isTLS,
+                                      peer: connection.tlsPeer, into: pending)
+            attachUpstream()
+        }
+    }
+
+    /// A refusal on this stream only: HTTP status and text, or for gRPC a trailers-only answer.
+    private func reject(_ decision: Decision) {
+        var fields: [(name: [UInt8], value: [UInt8])]
+        var status = decision.status
+        let message = Array(decision.message.utf8)
+        if isGRPC {
+            status = 200
+            fields = [(Array("content-type".utf8), Array("application/grpc".utf8)),
+                      (Array("grpc-status".utf8), Array(String(Self.grpcStatus(for: decision.status)).utf8)),
+                      (Array("grpc-message".utf8), Self.percentEncoded(message))]
+            connection.respond(id, status: status, fields: fields, body: false)
+        } else {
+            fields = [(Array("content-type".utf8), Array("text/plain; charset=utf-8".utf8)),
+                      (Array("content-length".utf8), Array(String(message.count + 1).utf8)),
+                      (Array("cache-control".utf8), Array("no-store".utf8))]
+            for header in decision.headers {
+                guard let colon = header.firstIndex(of: ":") else { continue }
+                let name = header[..<colon].lowercased()
+                let value = header[header.index(after: colon)...].drop(while: { $0 == " " })
+                fields.append((Array(name.utf8), Array(value.utf8)))
+            }
+            responseBuffer.clear()
+            message.withUnsafeBytes { responseBuffer.append($0) }
+            responseBuffer.append(byte: 0x0A)
+            responseEnded = true
+            connection.respond(id, status: status, fields: fields, body: true)
+        }
+        bytesOut = UInt64(message.count + 1)
+        log(status: status, decision: "rejected", reason: decision.code)
+        closeUpstream(reusable: false)
+        requestDone = true
+    }
+
+    /// gRPC's codes for the proxy's refusals, as Envoy answers them.
+    static func grpcStatus(for status: Int) -> Int {
+        switch status {
+        case 401: 16          // UNAUTHENTICATED
+        case 403: 7           // PERMISSION_DENIED
+        case 502, 503, 504: 14  // UNAVAILABLE
+        case 400, 405, 413, 414, 431: 13  // INTERNAL: the request could not be read
+        default: 2            // UNKNOWN
+        }
+    }
+
+    static func percentEncoded(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for b in bytes {
+            if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "%") {
+                out.append(b)
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+        }
+        return out
+    }
+
+    // MARK: Upstream
+
+    private func attachUpstream() {
+        var connectionToUse = worker.pool.take()
+        if connectionToUse == nil {
+            connectionToUse = try? worker.pool.connect()
+        }
+        guard let upstream = connectionToUse else {
+            reject(.upstreamUnavailable)
+            return
+        }
+        upstream.owner = self
+        self.upstream = upstream
+        upstream.output.append(pending.readable)
+        pending.clear()
+        if requestDone && requestChunked { upstream.output.append("0\r\n\r\n") }
+        arm(upstream.connected ? .upstreamResponse : .upstreamConnect,
+            upstream.connected ? worker.settings.responseTimeoutMillis : worker.settings.connectTimeoutMillis)
+        if upstream.connected { flushUpstream(upstream) }
+    }
+
+    func requestData(_ bytes: UnsafeRawBufferPointer) {
+        guard !finished else { return }
+        let out = upstream?.output ?? pending
+        if requestChunked {
+            out.append(hex: UInt64(bytes.count))
+            out.append("\r\n")
+            out.append(bytes)
+            out.append("\r\n")
+        } else {
+            out.append(bytes)
+        }
+        unconsumed += bytes.count
+        if let upstream { flushUpstream(upstream) }
+    }
+
+    func requestEnded() {
+        guard !finished else { return }
+        requestDone = true
+        if requestChunked {
+            (upstream?.output ?? pending).append("0\r\n\r\n")
+        }
+        if let upstream { flushUpstream(upstream) }
+    }
+
+    /// Writes to the upstream and gives the client window back for what it took.
+    private func flushUpstream(_ upstream: UpstreamConnection) {
+        guard upstream.flush() else {
+            upstreamFailed()
+            return
+        }
+        if unconsumed > 0 && upstream.output.readableBytes < ClientConnection.highWater {
+            connection.consume(id, unconsumed)
+            unconsumed = 0
+        }
+    }
+
+    func upstreamEvent(_ events: UInt32) {
+        guard let upstream, !finished else { return }
+        if !upstream.connected {
+            guard upstream.writable || upstream.readable else { return }
+            guard Sys.socketError(upstream.fd) == 0 else {
+                upstreamFailed()
+                return
+            }
+            upstream.connected = true
+            upstream.writable = true
+            arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
+        }
+        if upstream.writable, !upstream.output.isEmpty {
+            flushUpstream(upstream)
+            if finished { return }
+        }
+        if upstream.readable { readUpstream(upstream) }
+        connection.flushSession()
+    }
+
+    /// Called by the connection once nghttp2 took buffered body bytes (inside its flush).
+    func resumeUpstream() {
+        guard let upstream, !finished else { return }
+        if !upstream.input.isEmpty { pumpResponse(upstream) }
+        readUpstream(upstream)
+    }
+
+    private func readUpstream(_ upstream: UpstreamConnection) {
+        var rounds = 0
+        while upstream.readable && !finished && self.upstream === upstream {
+            rounds += 1
+            if rounds > 16 {
+                worker.loop.resumeSoon(upstream)
+                return
+            }
+            if responseBuffer.readableBytes >= ClientConnection.highWater {
+                // Resumed when nghttp2 takes bytes (responseBody), not before.
+                pausedForRoom = true
+                return
+            }
+            let result: IOBuffer.ReadResult
+            do {
+                result = try upstream.input.read(from: upstream.fd, maxHeld: max(ClientConnection.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
+            } catch {
+                upstreamFailed()
+                return
+            }
+            switch result {
+            case .read(_, let filled):
+                if !filled && !upstream.hangup { upstream.readable = false }
+                if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
+            case .wouldBlock:
+                upstream.readable = false
+                return
+            case .full:
+                return
+            case .endOfStream:
+                upstream.readable = false
+                upstreamEOF()
+                return
+            }
+            pumpResponse(upstream)
+        }
+    }
+
+    private func pumpResponse(_ upstream: UpstreamConnection) {
+        while !responseStarted {
+            let complete: Bool
+            do {
+                complete = try responseParser.parse(upstream.input.readable, requestMethod: head.method, into: &response)
+            } catch {
+                fail(.badUpstreamResponse)
+                return
+            }
+            guard complete else { return }
+            if response.isInformational {
+                upstream.input.consume(response.length)
+                responseParser.reset()
+                continue
+            }
+            responseStarted = true
+            arm(.transfer, worker.settings.idleMillis)
+            switch response.framing {
+            case .none: responseFraming = .done
+            case .contentLength(let n): responseFraming = .length(n)
+            case .chunked: responseFraming = .chunked(ChunkedDecoder(maxTrailerBytes: worker.settings.requestLimits.maxHeadBytes))
+            case .untilClose: responseFraming = .untilClose
+            }
+            let bytes = upstream.input.readable
+            var fields: [(name: [UInt8], value: [UInt8])] = []
+            for field in response.headers {
+                switch field.kind {
+                case .connection, .hopByHop, .transferEncoding, .upgrade:
+                    continue
+                case .contentLength:
+                    if case .contentLength = response.framing {} else { continue }
+                default:
+                    if !response.nominated.isEmpty, response.isNominated(field, in: bytes) { continue }
+                }
+                let name = bytes[field.name].map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }
+                fields.append((name, Array(bytes[field.value])))
+            }
+            let hasBody: Bool
+            if case .done = responseFraming { hasBody = false } else { hasBody = true }
+            connection.respond(id, status: response.status, fields: fields, body: hasBody)
+            upstream.input.consume(response.length)
+            if !hasBody {
+                responseEnded = true
+                finishUpstream()
+                return
+            }
+        }
+        moveResponseBody(upstream)
+    }
+
+    private func moveResponseBody(_ upstream: UpstreamConnection) {
+        let before = responseBuffer.readableBytes
+        while responseBuffer.readableBytes < ClientConnection.highWater, !upstream.input.isEmpty, !responseEnded {
+            switch responseFraming {
+            case .done:
+                responseEnded = true
+            case .length(let remaining):
+                let take = min(UInt64(upstream.input.readableBytes), remaining)
+                responseBuffer.append(UnsafeRawBufferPointer(rebasing: upstream.input.readable[0..<Int(take)]))
+                upstream.input.consume(Int(take))
+                responseFraming = remaining == take ? .done : .length(remaining - take)
+                if remaining == take { responseEnded = true }
+            case .untilClose:
+                responseBuffer.append(upstream.input.readable)
+                upstream.input.clear()
+            case .chunked(var decoder):
+                let bytes = upstream.input.readable
+                let out = responseBuffer
+                var trailers: Range<Int>?
+                let consumed: Int
+                do {
+                    consumed = try decoder.decode(bytes) { event in
+                        switch event {
+                        case .data(let range): out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                        case .end(let range): trailers = range
+                        }
+                    }
+                } catch {
+                    fail(.badUpstreamResponse)
+                    return
+                }
+                if let trailers {
+                    collectTrailers(bytes, trailers)
+                    responseEnded = true
+                }
+                upstream.input.consume(consumed)
+                responseFraming = .chunked(decoder)
+                if consumed == 0 && !responseEnded { break }
+            }
+        }
+        bytesOut += UInt64(responseBuffer.readableBytes - before)
+        if responseBuffer.readableBytes >= ClientConnection.highWater && !responseEnded { pausedForRoom = true }
+        if responseEnded { finishUpstream() }
+        if deferred && (responseBuffer.readableBytes > 0 || responseEnded) {
+            deferred = false
+            connection.resume(id)
+        }
+    }
+
+    private func collectTrailers(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        var p = range.lowerBound
+        while p < range.upperBound {
+            var e = p
+            while e + 1 < range.upperBound, !(bytes[e] == 0x0D && bytes[e + 1] == 0x0A) { e += 1 }
+            var colon = p
+            while colon < e, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+            if colon < e, HeaderKind.classifyName(bytes, p..<colon) == .other {
+                var v = colon + 1
+                while v < e, bytes[v] == 0x20 || bytes[v] == 0x09 { v += 1 }
+                let name = bytes[p..<colon].map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }
+                responseTrailers.append((name, Array(bytes[v..<e])))
+            }
+            p = e + 2
+        }
+    }
+
+    /// nghttp2 asks for the next piece of the body.
+    func responseBody(into buffer: UnsafeMutableRawBufferPointer) -> H2BodyChunk {
+        let count = min(buffer.count, responseBuffer.readableBytes)
+        if count > 0, let base = buffer.baseAddress {
+            base.copyMemory(from: responseBuffer.base + responseBuffer.readerIndex, byteCount: count)
+            responseBuffer.consume(count)
+            if pausedForRoom {
+                pausedForRoom = false
+                connection.waitingForRoom.append(self)
+            }
+        }
+        if responseBuffer.isEmpty && responseEnded {
+            let trailers = !responseTrailers.isEmpty
+            if trailers { connection.sendTrailers(id, fields: responseTrailers) }
+            if !logged { log(status: response.status, decision: "forwarded", reason: "allowed") }
+            return .bytes(count: count, end: true, trailers: trailers)
+        }
+        if count == 0 {
+            deferred = true
+            return .later
+        }
+        return .bytes(count: count, end: false, trailers: false)
+    }
+
+    /// The response is all read: the upstream connection goes back to the pool if it can.
+    private func finishUpstream() {
+        guard let upstream else { return }
+        self.upstream = nil
+        worker.loop.clearDeadline(self)
+        if response.keepAlive && requestDone && upstream.input.isEmpty && upstream.output.isEmpty && !worker.draining {
+            worker.pool.release(upstream)
+        } else {
+            upstream.close()
+        }
+    }
+
+    private func upstreamEOF() {
+        if responseStarted, case .untilClose = responseFraming {
+            responseEnded = true
+            finishUpstream()
+            if deferred {
+                deferred = false
+                connection.resume(id)
+            }
+            return
+        }
+        upstreamFailed()
+    }
+
+    private func upstreamFailed() {
+        fail(.upstreamUnavailable)
+    }
+
+    /// The exchange broke: a 502/504 if nothing was answered yet, else the stream is reset.
+    private func fail(_ decision: Decision) {
+        closeUpstream(reusable: false)
+        if !responseStarted {
+            reject(decision)
+        } else {
+            log(status: response.status, decision: "aborted", reason: "connection_aborted")
+            connection.reset(id, code: 2)  // INTERNAL_ERROR
+        }
+        connection.flushSession()
+    }
+
+    private func closeUpstream(reusable: Bool) {
+        guard let upstream else { return }
+        self.upstream = nil
+        upstream.close()
+    }
+
+    // MARK: Timers and ending
+
+    private func arm(_ phase: ClientConnection.TimerPhase, _ millis: Int64) {
+        timerPhase = phase
+        worker.loop.setDeadline(self, at: worker.loop.now + millis)
+    }
+
+    func deadlinePassed(now: Int64) {
+        guard !finished else { return }
+        // Connect, response or a stalled transfer: the same answer (or a reset once begun).
+        fail(.upstreamTimeout)
+    }
+
+    /// The stream ended (completed, reset by the client, or the connection closed).
+    func streamClosed(errorCode: UInt32) {
+        guard !finished else { return }
+        finished = true
+        worker.loop.clearDeadline(self)
+        if upstream != nil {
+            // Reset mid-exchange: the upstream connection is in an unknown state.
+            closeUpstream(reusable: false)
+            if !logged { log(status: responseStarted ? response.status : 0, decision: "aborted", reason: "stream_reset") }
+        }
+    }
+
+    private func log(status: Int, decision: StaticString, reason: String) {
+        logged = true
+        let log = worker.accessLog
+        guard log.enabled else { return }
+        let duration = Sys.monotonicNanos() - requestStart
+        var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &clientText) { raw in
+            let length = client.format(into: raw)
+            method.withUnsafeBytes { methodBytes in
+                path.withUnsafeBytes { pathBytes in
+                    log.record(AccessLog.Entry(
+                        client: UnsafeRawBufferPointer(rebasing: raw[0..<length]),
+                        method: methodBytes, path: UnsafeRawBufferPointer(rebasing: pathBytes.prefix(1024)),
+                        status: status, decision: decision, reason: reason, reasonStatic: "",
+                        bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule,
+                        tls: connection.tlsLog, protocolName: "h2"
+                    ))
+                }
+            }
+        }
+    }
+}

@@ -27,6 +27,8 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     private(set) var closed = false
     private var readable = true
     private var writable = true
+    /// FIN or error signalled: keep reading until the read says so (edge-triggered).
+    private var hangup = false
     private var draining = false
     private var flushing = false
     private(set) var streams: [Int32: H2Stream] = [:]
@@ -70,6 +72,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     func handleEvent(_ events: UInt32) {
         if events & cs_EPOLLOUT != 0 { writable = true }
         if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
+        if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }
         drive()
     }
 
@@ -103,7 +106,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             do {
                 switch try transport.read(into: input, maxHeld: 64 * 1024) {
                 case .read(_, let filled):
-                    if !filled { readable = false }
+                    if !filled && !hangup { readable = false }
                 case .wouldBlock:
                     readable = false
                     return

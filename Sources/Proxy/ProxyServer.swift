@@ -103,6 +103,9 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Starts one thread per worker.
     public func start() throws(ServerError) {
+        // OpenSSL writes to its sockets with write(2): a peer that vanished mid-handshake must be
+        // an EPIPE for that one connection, never a signal that ends the process.
+        signal(SIGPIPE, SIG_IGN)
         for worker in workers {
             let box = Unmanaged.passRetained(WorkerBox(worker.loop))
             var thread = pthread_t()

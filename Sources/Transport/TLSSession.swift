@@ -66,13 +66,28 @@ public final class TLSSession {
         }
         let space = min(buffer.writableBytes, max(0, limit - buffer.readableBytes))
         guard space > 0 else { return .full }
-        var count = 0
-        OpenSSLErrors.clear()
-        if SSL_read_ex(ssl, buffer.base + buffer.writerIndex, space, &count) == 1 {
-            buffer.advanceWriter(count)
-            // Decrypted bytes may still wait inside OpenSSL even when the socket is drained:
-            // report "filled" so the caller reads again instead of waiting for an edge.
-            return .read(count: count, filled: count == space || SSL_pending(ssl) > 0)
+        // SSL_read gives one record at a time, so a short read does not mean the socket is
+        // drained: keep reading until OpenSSL wants the socket again (then it is, and an edge
+        // will announce more) or the space is used. Stopping after one record left later
+        // records in the kernel with no edge to come for them.
+        var total = 0
+        while total < space {
+            var count = 0
+            OpenSSLErrors.clear()
+            if SSL_read_ex(ssl, buffer.base + buffer.writerIndex, space - total, &count) == 1 {
+                buffer.advanceWriter(count)
+                total += count
+                continue
+            }
+            if total > 0 {
+                // Whatever stopped this read (EAGAIN, the peer's close_notify, an error) is
+                // seen again by the next call, after the caller has taken these bytes.
+                return .read(count: total, filled: SSL_get_error(ssl, 0) != SSL_ERROR_WANT_READ || SSL_has_pending(ssl) == 1)
+            }
+            break
+        }
+        if total > 0 {
+            return .read(count: total, filled: true)
         }
         switch SSL_get_error(ssl, 0) {
         case SSL_ERROR_WANT_READ:

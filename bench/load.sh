@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Load run over loopback: the demo backend alone, nginx as a plain reverse proxy, HAProxy (where
 # installed) and Portcullis, each driven by wrk with the same settings in one run; then the token
-# case (same ES256 token on every request, IP rules on): Portcullis and HAProxy jwt_verify. Prints
-# requests/s and p99 latency and the ratios to nginx. Bounded: every wrk run lasts DURATION.
+# case (same ES256 token on every request, IP rules on): Portcullis and HAProxy jwt_verify; then TLS
+# termination side by side (nginx, HAProxy, Portcullis; one throwaway ECDSA P-256 certificate):
+# HTTP/1.1 over TLS with keep-alive (wrk over https, rows +tls) and one request per new TLS
+# connection, every handshake a full one (bench/handshake.c, rows +tls-new). Prints requests/s
+# and p99 latency and the ratios to the matching nginx row, then the proxy's CPU per request.
+# Bounded: every load run lasts DURATION (after a WARMUP run), under timeout.
 #
 #   bench/load.sh                     # defaults: 1 worker each, 50 connections, 10s per target
 #   WORKERS=2 CONNECTIONS=100 DURATION=15s bench/load.sh
+#   TLS=0 bench/load.sh               # cleartext and token rows only
 #
-# Needs wrk (apt-get install wrk); nginx and haproxy are used when present.
+# Needs wrk (apt-get install wrk), openssl and a C compiler with the OpenSSL headers (the ones the
+# Portcullis build needs); nginx and haproxy are used when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,17 +21,23 @@ WORKERS=${WORKERS:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-1}
 DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-5s}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/hello}
 BACKEND_PORT=${BACKEND_PORT:-18000}
 NGINX_PORT=${NGINX_PORT:-18081}
 HAPROXY_PORT=${HAPROXY_PORT:-18082}
 PORTCULLIS_PORT=${PORTCULLIS_PORT:-18080}
 ROUNDS=${ROUNDS:-1}
+TLS=${TLS:-1}
+PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-18090}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-18091}
+HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18092}
 
 command -v wrk >/dev/null || { echo "bench/load.sh needs wrk: apt-get install -y wrk" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 pids=()
+declare -A procs  # row name → the pid whose CPU time (with its children's) is that row's proxy
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -36,6 +48,9 @@ trap cleanup EXIT
 echo "building portcullis (release)..." >&2
 swift build -c release --product portcullis >&2
 bin=$(swift build -c release --show-bin-path)/portcullis
+if [ "$TLS" = 1 ]; then
+  cc -O2 -pthread -o "$work/handshake" bench/handshake.c -lssl -lcrypto
+fi
 
 wait_port() {
   for _ in $(seq 1 100); do
@@ -46,7 +61,7 @@ wait_port() {
   return 1
 }
 
-"$bin" backend --host 127.0.0.1 --port "$BACKEND_PORT" 2>"$work/backend.err" & pids+=($!)
+"$bin" backend --host 127.0.0.1 --port "$BACKEND_PORT" 2>"$work/backend.err" & pids+=($!); procs[direct]=$!
 wait_port "$BACKEND_PORT"
 
 cat >"$work/portcullis.yaml" <<YAML
@@ -59,7 +74,7 @@ workers: $WORKERS
 log:
   access: false
 YAML
-"$bin" serve --config "$work/portcullis.yaml" >/dev/null 2>"$work/portcullis.err" & pids+=($!)
+"$bin" serve --config "$work/portcullis.yaml" >/dev/null 2>"$work/portcullis.err" & pids+=($!); procs[portcullis]=$!
 wait_port "$PORTCULLIS_PORT"
 
 # The global and defaults sections both HAProxy configurations share.
@@ -78,22 +93,22 @@ defaults
 HAP
 }
 
-targets=("direct:$BACKEND_PORT")
-if command -v nginx >/dev/null; then
-  mkdir -p "$work/nginx"
-  cat >"$work/nginx.conf" <<NGINX
+# An nginx configuration: $1 names its pid file and temp directory, $2 is the listen line's
+# address and flags, $3 any further server-level lines (the TLS ones).
+nginx_conf() {
+  cat <<NGINX
 worker_processes $WORKERS;
 daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $work/$1.pid;
+error_log $work/$1/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
+  client_body_temp_path $work/$1;
+  proxy_temp_path $work/$1;
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
   server {
-    listen 127.0.0.1:$NGINX_PORT reuseport;
+    listen $2;${3:-}
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
@@ -105,7 +120,13 @@ http {
   }
 }
 NGINX
-  nginx -c "$work/nginx.conf" -e "$work/nginx/error.log" & pids+=($!)
+}
+
+targets=("direct:$BACKEND_PORT")
+if command -v nginx >/dev/null; then
+  mkdir -p "$work/nginx"
+  nginx_conf nginx "127.0.0.1:$NGINX_PORT reuseport" >"$work/nginx.conf"
+  nginx -c "$work/nginx.conf" -e "$work/nginx/error.log" & pids+=($!); procs[nginx]=$!
   wait_port "$NGINX_PORT" && targets+=("nginx:$NGINX_PORT")
 fi
 if command -v haproxy >/dev/null; then
@@ -117,7 +138,7 @@ backend be
   server s1 127.0.0.1:$BACKEND_PORT
 HAP
   } >"$work/haproxy.cfg"
-  haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>"$work/haproxy.err" & pids+=($!)
+  haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>"$work/haproxy.err" & pids+=($!); procs[haproxy]=$!
   wait_port "$HAPROXY_PORT" && targets+=("haproxy:$HAPROXY_PORT")
 fi
 targets+=("portcullis:$PORTCULLIS_PORT")
@@ -148,7 +169,7 @@ auth:
       audiences: [api://service-b]
       algorithms: [ES256]
 YAML
-"$bin" serve --config "$work/portcullis-token.yaml" >/dev/null 2>"$work/portcullis-token.err" & pids+=($!)
+"$bin" serve --config "$work/portcullis-token.yaml" >/dev/null 2>"$work/portcullis-token.err" & pids+=($!); procs[portcullis+jwt]=$!
 wait_port "$TOKEN_PORT"
 token_targets=()
 if command -v haproxy >/dev/null && [ -s "$work/pub.pem" ]; then
@@ -170,47 +191,147 @@ backend be
   server s1 127.0.0.1:$BACKEND_PORT
 HAP
   } >"$work/haproxy-token.cfg"
-  haproxy -f "$work/haproxy-token.cfg" -db >/dev/null 2>"$work/haproxy-token.err" & pids+=($!)
+  haproxy -f "$work/haproxy-token.cfg" -db >/dev/null 2>"$work/haproxy-token.err" & pids+=($!); procs[haproxy+jwt]=$!
   wait_port "$HAPROXY_TOKEN_PORT" && token_targets+=("haproxy+jwt:$HAPROXY_TOKEN_PORT")
 fi
 token_targets+=("portcullis+jwt:$TOKEN_PORT")
+
+# TLS termination: the same upstream, worker count and certificate for all three. TLS 1.2 and 1.3
+# on offer everywhere (nginx 1.22's default list lacks TLSv1.3, so it is spelled out); session
+# caches and tickets left at each server's default (the tls-new client never offers a session).
+tls_targets=(); tls_new_targets=()
+if [ "$TLS" = 1 ]; then
+  # Throwaway self-signed ECDSA P-256 certificate; the key lives in $work and goes with it.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+  cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"  # HAProxy wants both in one file
+  if command -v nginx >/dev/null; then
+    mkdir -p "$work/nginx-tls"
+    nginx_conf nginx-tls "127.0.0.1:$NGINX_TLS_PORT ssl reuseport" "
+    ssl_certificate $work/tls.crt;
+    ssl_certificate_key $work/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;" >"$work/nginx-tls.conf"
+    nginx -c "$work/nginx-tls.conf" -e "$work/nginx-tls/error.log" & pids+=($!); procs[nginx+tls]=$!; procs[nginx+tls-new]=$!
+    wait_port "$NGINX_TLS_PORT" && tls_targets+=("nginx+tls:$NGINX_TLS_PORT")
+  fi
+  if command -v haproxy >/dev/null; then
+    { haproxy_head; cat <<HAP
+frontend fe
+  bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $work/tls.pem alpn http/1.1
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND_PORT
+HAP
+    } >"$work/haproxy-tls.cfg"
+    haproxy -f "$work/haproxy-tls.cfg" -db >/dev/null 2>"$work/haproxy-tls.err" & pids+=($!); procs[haproxy+tls]=$!; procs[haproxy+tls-new]=$!
+    wait_port "$HAPROXY_TLS_PORT" && tls_targets+=("haproxy+tls:$HAPROXY_TLS_PORT")
+  fi
+  cat >"$work/portcullis-tls.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$PORTCULLIS_TLS_PORT
+    tls:
+      certificates: [{cert: $work/tls.crt, key: $work/tls.key}]
+      min_version: "1.2"
+upstream:
+  url: http://127.0.0.1:$BACKEND_PORT
+  max_idle_connections: 256
+workers: $WORKERS
+log:
+  access: false
+YAML
+  "$bin" serve --config "$work/portcullis-tls.yaml" >/dev/null 2>"$work/portcullis-tls.err" & pids+=($!); procs[portcullis+tls]=$!; procs[portcullis+tls-new]=$!
+  wait_port "$PORTCULLIS_TLS_PORT" && tls_targets+=("portcullis+tls:$PORTCULLIS_TLS_PORT")
+  for t in "${tls_targets[@]}"; do tls_new_targets+=("${t%%:*}-new:${t##*:}"); done
+fi
 
 # wrk prints latency in us/ms/s; normalise to milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
 }
+# A wrk duration (10s, 2m) in whole seconds, for handshake's -d and for timeouts.
+secs() { case $1 in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
+hz=$(getconf CLK_TCK)
+# User+system CPU, in clock ticks, of a process and its children (nginx's workers are children of
+# its master; HAProxy's and Portcullis's threads are counted in their process).
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+# Ratios are to the matching nginx row: cleartext and token rows to nginx, +tls to nginx+tls,
+# +tls-new to nginx+tls-new.
+base_of() { case $1 in *+tls-new) echo nginx+tls-new;; *+tls) echo nginx+tls;; *) echo nginx;; esac; }
 
-declare -A rps p99
+run_seconds=$(secs "$DURATION"); warmup_seconds=$(secs "$WARMUP")
+declare -A rps p99 cpu tls_seen
 for round in $(seq 1 "$ROUNDS"); do
-  for t in "${targets[@]}" "${token_targets[@]}"; do
+  for t in "${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}"; do
     name=${t%%:*}; port=${t##*:}
-    header=(); case "$name" in *jwt) header=(-H "Authorization: Bearer $TOKEN");; esac
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "${header[@]}" "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null 2>&1 || true  # warm-up
-    out=$(timeout 120 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${header[@]}" "http://127.0.0.1:$port$PATH_UNDER_TEST")
-    r=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    l=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-    [ -n "$errors" ] && echo "$name: $errors" >&2
+    case "$name" in
+      *+tls-new)
+        # One request per new TLS connection, no session ever offered: every handshake is full.
+        hs=("$work/handshake" -p "$port" -c "$CONNECTIONS" -t "$THREADS" -P "$PATH_UNDER_TEST")
+        timeout $((warmup_seconds + 30)) "${hs[@]}" -d "$warmup_seconds" >/dev/null 2>&1 || true  # warm-up
+        before=$(cpu_ticks "${procs[$name]}")
+        out=$(timeout $((run_seconds + 30)) "${hs[@]}" -d "$run_seconds")
+        after=$(cpu_ticks "${procs[$name]}")
+        r=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+        l=$(awk '/^latency/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$out")
+        n=$(awk '/^responses:/ {print $2}' <<<"$out")
+        problems=$(awk '/^errors:/ && /[1-9]/ || /^responses:/ && !/\(0 non-2xx\)/ || /^handshakes:/ && !/ 0 resumed/ || /^first error/' <<<"$out")
+        [ -n "$problems" ] && echo "$name: $problems" >&2
+        tls_seen[$name]="$(awk -F': ' '/^tls:/ {print $2}' <<<"$out"); $(awk -F': ' '/^handshakes:/ {print $2}' <<<"$out") handshakes"
+        ;;
+      *)
+        scheme=http; case "$name" in *+tls) scheme=https;; esac
+        header=(); case "$name" in *jwt) header=(-H "Authorization: Bearer $TOKEN");; esac
+        url="$scheme://127.0.0.1:$port$PATH_UNDER_TEST"
+        timeout $((warmup_seconds + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${header[@]}" "$url" >/dev/null 2>&1 || true  # warm-up
+        before=$(cpu_ticks "${procs[$name]}")
+        out=$(timeout $((run_seconds + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${header[@]}" "$url")
+        after=$(cpu_ticks "${procs[$name]}")
+        r=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+        l=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+        n=$(awk '/requests in/ {print $1}' <<<"$out")
+        errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+        [ -n "$errors" ] && echo "$name: $errors" >&2
+        ;;
+    esac
     rps[$name]="${rps[$name]:-} $r"
-    p99[$name]="${p99[$name]:-} $(to_ms "$l")"
+    p99[$name]="${p99[$name]:-} $l"
+    cpu[$name]="${cpu[$name]:-} $(awk -v t=$((after - before)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }')"
   done
 done
 
 median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
+all_targets=("${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}")
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $WORKERS worker(s) per proxy, GET $PATH_UNDER_TEST, median of $ROUNDS round(s)"
-printf "%-16s %12s %10s %14s %12s\n" target "requests/s" "p99 ms" "rps vs nginx" "p99 vs nginx"
-nginx_r=$(median "${rps[nginx]:-}" 2>/dev/null || true)
-nginx_l=$(median "${p99[nginx]:-}" 2>/dev/null || true)
-for t in "${targets[@]}" "${token_targets[@]}"; do
-  name=${t%%:*}
+if [ "$TLS" = 1 ]; then
+  echo "+tls: wrk over https, keep-alive; ratios to nginx+tls"
+  echo "+tls-new: bench/handshake.c -t$THREADS -c$CONNECTIONS -d$run_seconds, one request per new TLS connection (full handshake), p99 from connect to last byte; ratios to nginx+tls-new"
+fi
+printf "%-20s %12s %10s %14s %12s\n" target "requests/s" "p99 ms" "rps vs nginx" "p99 vs nginx"
+for t in "${all_targets[@]}"; do
+  name=${t%%:*}; base=$(base_of "$name")
   r=$(median "${rps[$name]}"); l=$(median "${p99[$name]}")
-  if [ -n "${rps[nginx]:-}" ]; then
-    rr=$(awk -v a="$r" -v b="$nginx_r" 'BEGIN { printf "%.2fx", a/b }')
-    lr=$(awk -v a="$l" -v b="$nginx_l" 'BEGIN { printf "%.2fx", a/b }')
-  else
-    rr="-"; lr="-"
-  fi
-  printf "%-16s %12s %10s %14s %12s\n" "$name" "$r" "$l" "$rr" "$lr"
+  printf "%-20s %12s %10s %14s %12s\n" "$name" "$r" "$l" \
+    "$(ratio "$r" "$(median "${rps[$base]:-}")")" "$(ratio "$l" "$(median "${p99[$base]:-}")")"
+done
+for t in "${tls_new_targets[@]}"; do
+  name=${t%%:*}
+  echo "$name: ${tls_seen[$name]} (last round)"
+done
+
+echo
+echo "proxy CPU per request, user+sys of the proxy's processes over the measured run (direct: the backend's)"
+printf "%-20s %12s %14s\n" target "CPU us/req" "vs nginx"
+for t in "${all_targets[@]}"; do
+  name=${t%%:*}; base=$(base_of "$name")
+  c=$(median "${cpu[$name]}")
+  printf "%-20s %12s %14s\n" "$name" "$c" "$(ratio "$c" "$(median "${cpu[$base]:-}")")"
 done

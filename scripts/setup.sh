@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12.
 set -euo pipefail
-packages=(libssl-dev libnghttp2-dev libcurl4-openssl-dev pkg-config curl)
+packages=(libssl-dev libnghttp2-dev libcurl4-openssl-dev pkg-config curl openssl nghttp2-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -136,6 +136,7 @@ public final class DemoBackend: @unchecked Sendable {
                 }
                 guard complete else { return true }
                 var bodyLength = 0
+                var decodedBodyLength: Int?
                 if case .contentLength(let n) = head.framing {
                     if n > 65_536 && input.readableBytes < head.length + Int(n) {
                         backend.requestCount.add(1, ordering: .relaxed)
@@ -150,13 +151,21 @@ public final class DemoBackend: @unchecked Sendable {
                 } else if head.framing == .chunked {
                     var decoder = ChunkedDecoder()
                     var done = false
+                    var data = 0
                     let bytes = UnsafeRawBufferPointer(rebasing: input.readable[head.length...])
-                    guard let used = try? decoder.decode(bytes, { if case .end = $0 { done = true } }) else {
+                    guard let used = try? decoder.decode(bytes, { event in
+                        switch event {
+                        case .data(let range): data += range.count
+                        case .end: done = true
+                        }
+                    }) else {
                         finish()
                         return false
                     }
                     guard done else { return true }
+                    // The request is consumed by its encoded length; the echo reports the data.
                     bodyLength = used
+                    decodedBodyLength = data
                 }
                 backend.requestCount.add(1, ordering: .relaxed)
                 if head.upgrade {
@@ -174,7 +183,7 @@ public final class DemoBackend: @unchecked Sendable {
                     finish()
                     return false
                 }
-                respond(body: bodyLength)
+                respond(body: decodedBodyLength ?? bodyLength)
                 parser.reset()
                 if path.elementsEqual("/close".utf8) {
                     // Keep-alive promised, connection closed anyway: a stale pooled connection.

@@ -149,7 +149,10 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                     return
                 }
             }
-            guard !waitingForRoom.isEmpty else { break }
+            // Go round again while there is something to do: streams that can read again, or
+            // frames nghttp2 could not produce because the output was full until this write.
+            let drainedWithMoreToSay = writable && output.isEmpty && session.wantsWrite
+            guard !waitingForRoom.isEmpty || drainedWithMoreToSay else { break }
             if rounds == 8 {
                 // Fairness: the rest on the next iteration.
                 worker.loop.resumeSoon(self)

@@ -208,3 +208,33 @@ struct TLSTests {
         }
     }
 }
+
+/// The README's TLS example is a file that runs: its paths pointed at a test PKI, it serves.
+@Suite("TLS example config", .serialized)
+struct TLSExampleTests {
+    @Test func theTLSExampleLoadsAndServesMutualTLSOverH2() throws {
+        let pki = TestPKI.shared
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var text = try String(contentsOf: root.appendingPathComponent("config/examples/tls-mtls-h2.yaml"), encoding: .utf8)
+        let backend = try DemoBackendHandle()
+        text = text.replacingOccurrences(of: "/etc/portcullis/tls/tls.crt", with: pki.serverCert)
+            .replacingOccurrences(of: "/etc/portcullis/tls/tls.key", with: pki.serverKey)
+            .replacingOccurrences(of: "/etc/portcullis/tls/clients-ca.pem", with: pki.caCert)
+            .replacingOccurrences(of: "0.0.0.0:8443", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "http://127.0.0.1:8000", with: "http://127.0.0.1:\(backend.port)")
+            .replacingOccurrences(of: "workers: auto", with: "workers: 1")
+        let config = try PortcullisConfig.parse(yaml: text)
+        let server = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
+        try server.start()
+        defer { server.shutdown(drainMillis: 200) }
+        let tlsPort = server.boundAddresses[0].port, plainPort = server.boundAddresses[1].port
+        let base = ["--cacert", pki.caCert, "--resolve", "localhost:\(tlsPort):127.0.0.1"]
+        let allowed = try H2Tests.curl(base + ["--cert", pki.clientA.cert, "--key", pki.clientA.key, "https://localhost:\(tlsPort)/orders"])
+        #expect(allowed.version == "2" && allowed.status == 200, "\(allowed)")
+        let other = try H2Tests.curl(base + ["--cert", pki.clientX.cert, "--key", pki.clientX.key, "https://localhost:\(tlsPort)/orders"])
+        #expect(other.status == 403)
+        let cleartext = try H2Tests.curl(["--http2-prior-knowledge", "http://127.0.0.1:\(plainPort)/healthz"])
+        #expect(cleartext.version == "2" && cleartext.status == 200)
+    }
+}

@@ -1,3 +1,4 @@
+import EventLoop
 import Foundation
 import Proxy
 import Tokens
@@ -159,5 +160,63 @@ struct H2Tests {
         let done = text.split(separator: "\n").filter { $0.contains(" 200 ") }
         #expect(done.count == 40, "\(text)")
         #expect(ConnectionLifetimeTests.settle(harness) == 0)
+    }
+}
+
+/// HTTP/2 connections leave nothing behind either, and a drain lets streams in flight finish.
+@Suite("HTTP/2 connection lifetimes", .serialized)
+struct H2LifetimeTests {
+    @Test func h2ConnectionsOfEveryEndingLeaveNothing() throws {
+        let harness = try Harness(extraYAML: """
+        network:
+          default_action: allow
+          rules: [{name: denied, priority: 1, action: deny, cidrs: [127.0.0.3/32]}]
+        """, listenerYAML: H2Tests.cleartext)
+        let url = "http://127.0.0.1:\(harness.port)"
+        func pass() throws {
+            for _ in 0..<30 {
+                #expect(try H2Tests.curl(["--http2-prior-knowledge", url + "/a"]).status == 200)
+            }
+            for _ in 0..<10 {
+                // Refused on the stream, from a denied address.
+                #expect(try H2Tests.curl(["--http2-prior-knowledge", "--interface", "127.0.0.3", url + "/denied"]).status == 403)
+            }
+            let urls = (0..<20).map { url + "/bytes/\(2000 + $0)" }
+            for _ in 0..<5 {
+                let (code, _) = try TestPKI.run("/usr/bin/nghttp", ["-n", "-t", "10"] + urls)
+                #expect(code == 0)
+            }
+            for _ in 0..<5 {
+                // The client goes away in the middle of a large response.
+                _ = try TestPKI.run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "0.2", "--limit-rate", "1M",
+                                                      "-o", "/dev/null", url + "/bytes/20000000"])
+            }
+        }
+        try pass()
+        #expect(ConnectionLifetimeTests.settle(harness) == 0)
+        let before = Sys.heapBytesInUse() - harness.server.pooledBufferBytes
+        try pass()
+        #expect(ConnectionLifetimeTests.settle(harness) == 0)
+        let grown = Sys.heapBytesInUse() - harness.server.pooledBufferBytes - before
+        #expect(grown < 1_000_000, "heap grew by \(grown) bytes over a second pass of HTTP/2 connections")
+        #expect(harness.server.live.upstreamConnections <= 64)
+    }
+
+    @Test func aDrainLetsTheStreamInFlightFinish() throws {
+        let harness = try Harness(listenerYAML: H2Tests.cleartext)
+        let output = NSTemporaryDirectory() + "portcullis-h2-drain-\(UUID().uuidString)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--http2-prior-knowledge", "--max-time", "10", "--limit-rate", "8M", "-o", output,
+                             "http://127.0.0.1:\(harness.port)/bytes/4000000"]
+        try process.run()
+        usleep(150_000)
+        // Shutting down while the download is under way: GOAWAY, and the stream completes.
+        let shutdown = Thread(server: harness.server)
+        shutdown.join()
+        process.waitUntilExit()
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        #expect(size == 4_000_000, "\(size ?? -1) bytes arrived")
+        #expect(harness.server.live.clientConnections == 0)
     }
 }

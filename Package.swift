@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

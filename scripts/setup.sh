@@ -11,3 +11,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
+
+# gRPC round trips in the tests use Python's grpcio (a small peer in Tests/ProxyTests/Fixtures).
+if ! python3 -c 'import grpc' >/dev/null 2>&1; then
+  python3 -m pip install -q grpcio
+fi

@@ -8,6 +8,9 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var connectTimeout: Duration
     /// How long the upstream may take to start its response once the request was sent.
     public var responseTimeout: Duration
+    /// What the upstream speaks: HTTP/1.1 (a pool of keep-alive connections) or HTTP/2 with
+    /// prior knowledge (streams multiplexed on one connection per worker; needed for gRPC).
+    public var protocolVersion: ApplicationProtocol = .http11
 
     public init(host: String, port: UInt16, maxIdleConnections: Int = 64,
                 connectTimeout: Duration = .seconds(2), responseTimeout: Duration = .seconds(60)) {
@@ -30,6 +33,13 @@ public struct UpstreamSettings: Sendable, Equatable {
         if let n = map.optional("max_idle_connections") { settings.maxIdleConnections = try n.int(in: 0...100_000) }
         if let n = map.optional("connect_timeout") { settings.connectTimeout = try positive(n) }
         if let n = map.optional("response_timeout") { settings.responseTimeout = try positive(n) }
+        if let n = map.optional("protocol") {
+            switch try n.string() {
+            case "http1": settings.protocolVersion = .http11
+            case "h2": settings.protocolVersion = .h2
+            case let other: throw n.error("'\(other)' is not an upstream protocol; write http1 or h2")
+            }
+        }
         try map.finish()
         return settings
     }

@@ -164,8 +164,7 @@ public final class H2Session {
     /// Starts a response; `fields` are lower-case names with values. With `body`, the body is
     /// pulled through the delegate's ``H2SessionDelegate/h2ResponseBody(_:into:)``.
     public func respond(_ stream: Int32, status: Int, fields: [(name: [UInt8], value: [UInt8])], body: Bool) {
-        var statusText = Array(String(status).utf8)
-        withHeaderList(status: &statusText, fields) { nva, count in
+        H2Fields.withList(status: Array(String(status).utf8), fields) { nva, count in
             if body {
                 var provider = nghttp2_data_provider(source: nghttp2_data_source(fd: 0), read_callback: { _, stream, buffer, length, flags, _, user in
                     guard let user, let buffer, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
@@ -190,7 +189,7 @@ public final class H2Session {
 
     /// Ends `stream` with trailer fields (after a body whose last chunk said `trailers`).
     public func sendTrailers(_ stream: Int32, fields: [(name: [UInt8], value: [UInt8])]) {
-        withHeaderList(status: nil, fields) { nva, count in
+        H2Fields.withList(status: nil, fields) { nva, count in
             _ = nghttp2_submit_trailer(session, stream, nva, count)
         }
     }
@@ -219,33 +218,6 @@ public final class H2Session {
     /// Ends the session with GOAWAY(`code`), e.g. ENHANCE_YOUR_CALM.
     public func terminate(code: UInt32) {
         _ = nghttp2_session_terminate_session(session, code)
-    }
-
-    private func withHeaderList(status: UnsafeMutablePointer<[UInt8]>?, _ fields: [(name: [UInt8], value: [UInt8])],
-                                _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
-        // One contiguous copy of every name and value, so the nv array can point into it.
-        var storage: [UInt8] = []
-        var spans: [(Int, Int, Int, Int)] = []
-        func add(_ name: [UInt8], _ value: [UInt8]) {
-            let n = storage.count
-            storage += name
-            let v = storage.count
-            storage += value
-            spans.append((n, name.count, v, value.count))
-        }
-        if let status { add(Array(":status".utf8), status.pointee) }
-        for field in fields { add(field.name, field.value) }
-        storage.append(0)
-        storage.withUnsafeMutableBufferPointer { raw in
-            guard let base = raw.baseAddress else { return }
-            let nva = spans.map { span in
-                nghttp2_nv(name: base + span.0, value: base + span.2, namelen: span.1, valuelen: span.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
-            }
-            nva.withUnsafeBufferPointer { list in
-                if let start = list.baseAddress { body(start, list.count) }
-            }
-        }
     }
 }
 

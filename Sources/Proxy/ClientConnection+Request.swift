@@ -59,6 +59,10 @@ extension ClientConnection {
         case .stop(let decision):
             // The body (if any) was not read; the connection cannot be reused safely.
             reject(decision, forceClose: head.framing != .none)
+        case .continue where worker.settings.upstreamIsH2:
+            // Admitted, but the backend speaks only HTTP/2 and HTTP/1.1 requests are not
+            // translated for it yet: a clear answer rather than a confusing 502.
+            reject(.upstreamNeedsH2, forceClose: head.framing != .none)
         case .continue:
             forward(context)
         }

@@ -16,44 +16,54 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     private(set) var finished = false
 
     // Request.
-    private let headBytes: IOBuffer
+    let headBytes: IOBuffer
     private var method: [UInt8] = []
     private var path: [UInt8] = []
     private var authority: [UInt8] = []
     private var cookies: [UInt8] = []
     private var fieldsStarted = false
-    private var head = RequestHead()
-    private var requestChunked = false
-    private var requestDone = false
+    var head = RequestHead()
+    var requestChunked = false
+    var requestDone = false
     private var isGRPC = false
+    /// The client asked for trailers (`te: trailers`, as gRPC clients do): an HTTP/2 upstream
+    /// is told so.
+    var wantsTrailers = false
+    /// With an HTTP/2 upstream: the connection and the stream id there.
+    var h2Upstream: H2UpstreamConnection?
+    var h2UpstreamID: Int32 = 0
+    /// The upstream's DATA provider was told to wait for more request body.
+    var upstreamBodyDeferred = false
+    var upstreamStatus = 0
+    var upstreamFields: [(name: [UInt8], value: [UInt8])] = []
     /// Request bytes for the upstream before it is attached (its head, then body).
-    private let pending: IOBuffer
+    let pending: IOBuffer
     /// Body bytes received but not yet given back as window.
-    private var unconsumed = 0
+    var unconsumed = 0
 
     // Upstream and response.
     private var upstream: UpstreamConnection?
     private var responseParser: ResponseParser
-    private var response = ResponseHead()
-    private var responseStarted = false
+    var response = ResponseHead()
+    var responseStarted = false
     private var responseFraming = ClientConnection.Body.done
-    private let responseBuffer: IOBuffer
-    private var responseEnded = false
-    private var responseTrailers: [(name: [UInt8], value: [UInt8])] = []
-    private var deferred = false
+    let responseBuffer: IOBuffer
+    var responseEnded = false
+    var responseTrailers: [(name: [UInt8], value: [UInt8])] = []
+    var deferred = false
     /// Upstream reading stopped because the body buffer was full.
     private var pausedForRoom = false
-    private var timerPhase = ClientConnection.TimerPhase.upstreamConnect
+    var timerPhase = ClientConnection.TimerPhase.upstreamConnect
 
     // Log.
     private var requestStart: Int64 = 0
-    private var bytesOut: UInt64 = 0
-    private var client: IPAddress
-    private var networkRule: String?
-    private var logNote: String?
+    var bytesOut: UInt64 = 0
+    var client: IPAddress
+    var networkRule: String?
+    var logNote: String?
     private var logged = false
 
-    private var worker: Worker { connection.worker }
+    var worker: Worker { connection.worker }
 
     init(id: Int32, connection: H2Connection) {
         self.id = id
@@ -97,6 +107,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         // :authority wins over a Host field (RFC 9113 §8.3.1); one Host reaches the parser.
         if name.elementsEqual("host".utf8) && !authority.isEmpty { return }
         if name.elementsEqual("content-type".utf8) && value.starts(with: "application/grpc".utf8) { isGRPC = true }
+        if name.elementsEqual("te".utf8) && value.elementsEqual("trailers".utf8) { wantsTrailers = true }
         headBytes.append(name)
         headBytes.append(": ")
         headBytes.append(value)
@@ -169,6 +180,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         switch result {
         case .stop(let decision):
             reject(decision)
+        case .continue where worker.settings.upstreamIsH2:
+            forwardOverH2(bytes, context: context)
         case .continue:
             pending.clear()
             worker.encodeUpstreamHead(bytes, head: head, context: context, secure: connection.transport.isTLS,
@@ -178,7 +191,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     }
 
     /// A refusal on this stream only: HTTP status and text, or for gRPC a trailers-only answer.
-    private func reject(_ decision: Decision) {
+    func reject(_ decision: Decision) {
         var fields: [(name: [UInt8], value: [UInt8])]
         var status = decision.status
         let message = Array(decision.message.utf8)
@@ -257,6 +270,16 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
         guard !finished else { return }
+        if let h2Upstream {
+            pending.append(bytes)
+            unconsumed += bytes.count
+            if upstreamBodyDeferred {
+                upstreamBodyDeferred = false
+                h2Upstream.resume(h2UpstreamID)
+            }
+            h2Upstream.flush()
+            return
+        }
         let out = upstream?.output ?? pending
         if requestChunked {
             out.append(hex: UInt64(bytes.count))
@@ -273,6 +296,14 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     func requestEnded() {
         guard !finished else { return }
         requestDone = true
+        if let h2Upstream {
+            if upstreamBodyDeferred {
+                upstreamBodyDeferred = false
+                h2Upstream.resume(h2UpstreamID)
+            }
+            h2Upstream.flush()
+            return
+        }
         if requestChunked {
             (upstream?.output ?? pending).append("0\r\n\r\n")
         }
@@ -478,6 +509,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if count > 0, let base = buffer.baseAddress {
             base.copyMemory(from: responseBuffer.base + responseBuffer.readerIndex, byteCount: count)
             responseBuffer.consume(count)
+            // An HTTP/2 upstream gets its window back as the client takes the bytes.
+            if let h2Upstream { h2Upstream.consume(h2UpstreamID, count) }
             if pausedForRoom {
                 pausedForRoom = false
                 connection.waitingForRoom.append(self)
@@ -526,7 +559,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     }
 
     /// The exchange broke: a 502/504 if nothing was answered yet, else the stream is reset.
-    private func fail(_ decision: Decision) {
+    func fail(_ decision: Decision) {
         closeUpstream(reusable: false)
         if !responseStarted {
             reject(decision)
@@ -537,7 +570,11 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         connection.flushSession()
     }
 
-    private func closeUpstream(reusable: Bool) {
+    func closeUpstream(reusable: Bool) {
+        if let h2Upstream {
+            self.h2Upstream = nil
+            h2Upstream.cancel(h2UpstreamID)
+        }
         guard let upstream else { return }
         self.upstream = nil
         upstream.close()
@@ -545,7 +582,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     // MARK: Timers and ending
 
-    private func arm(_ phase: ClientConnection.TimerPhase, _ millis: Int64) {
+    func arm(_ phase: ClientConnection.TimerPhase, _ millis: Int64) {
         timerPhase = phase
         worker.loop.setDeadline(self, at: worker.loop.now + millis)
     }
@@ -561,14 +598,14 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         guard !finished else { return }
         finished = true
         worker.loop.clearDeadline(self)
-        if upstream != nil {
+        if upstream != nil || h2Upstream != nil {
             // Reset mid-exchange: the upstream connection is in an unknown state.
             closeUpstream(reusable: false)
             if !logged { log(status: responseStarted ? response.status : 0, decision: "aborted", reason: "stream_reset") }
         }
     }
 
-    private func log(status: Int, decision: StaticString, reason: String) {
+    func log(status: Int, decision: StaticString, reason: String) {
         logged = true
         let log = worker.accessLog
         guard log.enabled else { return }

@@ -19,6 +19,8 @@ final class Worker {
     let buffers = BufferPool()
     var pipeline: RequestPipeline
     let upstreamAddress: SocketAddress
+    /// The shared HTTP/2 connection to the upstream (`upstream.protocol: h2`), opened on demand.
+    var h2Upstream: H2UpstreamConnection?
     lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
     private var listeners: [Listener] = []
     private var connections: [(any DownstreamConnection)?] = []
@@ -133,8 +135,17 @@ final class Worker {
         onDrained = nil
     }
 
+    /// The HTTP/2 upstream connection that takes new streams, opening one when needed.
+    func h2UpstreamConnection() throws(SystemError) -> H2UpstreamConnection {
+        if let current = h2Upstream, current.acceptsStreams { return current }
+        let fresh = try H2UpstreamConnection.open(worker: self)
+        h2Upstream = fresh
+        return fresh
+    }
+
     /// Closes everything at once (after the drain timeout).
     func closeAll() {
+        h2Upstream?.close()
         for case let connection? in connections { connection.close() }
         pool.closeAll()
         accessLog.flush()

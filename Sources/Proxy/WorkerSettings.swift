@@ -13,6 +13,8 @@ struct WorkerSettings: Sendable {
     /// `host:port` of the upstream, for requests that arrive without a Host header.
     var upstreamAuthority: [UInt8]
     var tlsHandshakeMillis: Int64
+    /// The upstream speaks HTTP/2 with prior knowledge (streams from HTTP/2 clients go there).
+    var upstreamIsH2: Bool
     /// Lower-case name of the header that carries a verified client certificate upstream; a
     /// client's own copy is always dropped.
     var clientCertificateHeader: [UInt8]
@@ -29,6 +31,7 @@ struct WorkerSettings: Sendable {
         let host = config.upstream.host.contains(":") ? "[\(config.upstream.host)]" : config.upstream.host
         upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
         tlsHandshakeMillis = millis(config.timeouts.tlsHandshake)
+        upstreamIsH2 = config.upstream.protocolVersion == .h2
         clientCertificateHeader = Array((config.clientCertificate?.forwardHeader ?? ClientCertificateSettings().forwardHeader).utf8)
     }
 }

@@ -16,7 +16,7 @@ final class Harness {
 
     init(upstreamPort: UInt16? = nil, extraYAML: String = "", listenerYAML: String = "",
          timeouts: String = "{request_header: 1s, idle: 5s, drain: 1s}", responseTimeout: String = "1s",
-         recording: Bool = true) throws {
+         recording: Bool = true, upstreamProtocol: String = "http1") throws {
         backend = try DemoBackend(host: "127.0.0.1", port: 0, recording: recording)
         backend.start()
         let yaml = """
@@ -25,6 +25,7 @@ final class Harness {
           url: http://127.0.0.1:\(upstreamPort ?? backend.address.port)
           connect_timeout: 1s
           response_timeout: \(responseTimeout)
+          protocol: \(upstreamProtocol)
         workers: 1
         timeouts: \(timeouts)
         log: {access: false}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// gRPC end to end through the proxy with `upstream.protocol: h2`: Python's grpcio on both
+/// sides (a client and a small server in Fixtures/grpc_peer.py), the proxy in between.
+@Suite("gRPC through the proxy", .serialized)
+struct GRPCTests {
+    static let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/grpc_peer.py").path
+
+    /// A gRPC server on an ephemeral loopback port, stopped when released (and after 60 s anyway).
+    final class Server {
+        let process = Process()
+        let port: UInt16
+
+        init() throws {
+            let (fd, port) = RawClient.bindEphemeral(listening: false)
+            close(fd)
+            self.port = port
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", GRPCTests.peer, "serve", String(port)]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait (bounded) for "ready".
+            let deadline = Date().addingTimeInterval(15)
+            var seen = Data()
+            while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("ready") {
+                seen.append(out.fileHandleForReading.availableData)
+            }
+        }
+
+        deinit {
+            // SIGKILL: grpcio's threads can outlive a SIGTERM for a while.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    struct Result: Decodable {
+        let code: String
+        let replies: [String]
+        let trailers: [String: String]
+        let details: String
+    }
+
+    static func call(_ port: UInt16, _ method: String, _ message: String, metadata: [String] = []) throws -> Result {
+        let (_, text) = try TestPKI.run("/usr/bin/env", ["python3", peer, "call", "127.0.0.1:\(port)", method, message] + metadata)
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw TestPKI.CommandFailed(description: "no result from the gRPC client: \(text)")
+        }
+        return try JSONDecoder().decode(Result.self, from: Data(line.utf8))
+    }
+
+    static func harness(_ server: Server, extraYAML: String = "") throws -> Harness {
+        try Harness(upstreamPort: server.port, extraYAML: extraYAML, listenerYAML: H2Tests.cleartext, upstreamProtocol: "h2")
+    }
+
+    @Test func unaryAndStreamingCallsWithMetadataAndTrailers() throws {
+        let server = try Server()
+        let harness = try Self.harness(server)
+        let unary = try Self.call(harness.port, "Unary", "hello", metadata: ["k=v", "x-ms-client-principal-id=forged"])
+        #expect(unary.code == "OK", "\(unary)")
+        let reply = try #require(unary.replies.first)
+        #expect(reply.contains("\"message\": \"hello\""))
+        #expect(reply.contains("\"k\": \"v\""), "metadata reaches the server: \(reply)")
+        #expect(reply.contains("\"x-forwarded-for\": \"127.0.0.1\""))
+        #expect(!reply.contains("forged"), "a client's identity header reached the server: \(reply)")
+        #expect(unary.trailers["echo-trailer"] == "seen", "trailers come back: \(unary)")
+
+        let streaming = try Self.call(harness.port, "Stream", "5")
+        #expect(streaming.code == "OK")
+        #expect(streaming.replies == ["reply 0", "reply 1", "reply 2", "reply 3", "reply 4"])
+
+        let failing = try Self.call(harness.port, "Unary", "fail")
+        #expect(failing.code == "FAILED_PRECONDITION")
+        #expect(failing.details == "asked to fail", "grpc-message comes back: \(failing)")
+    }
+
+    @Test func refusedCallsAreUnauthenticatedOrPermissionDenied() throws {
+        let server = try Server()
+        let tokens = try Self.harness(server, extraYAML: try H2Tests.authYAML())
+        let unauthenticated = try Self.call(tokens.port, "Unary", "hello")
+        #expect(unauthenticated.code == "UNAUTHENTICATED", "\(unauthenticated)")
+        let token = try AuthTests.token(try AuthTests.key())
+        let authorized = try Self.call(tokens.port, "Unary", "hello", metadata: ["authorization=Bearer \(token)"])
+        #expect(authorized.code == "OK", "\(authorized)")
+        #expect(authorized.replies.first?.contains("x-ms-client-principal-id") == true)
+
+        let denied = try Self.harness(server, extraYAML: """
+        network:
+          default_action: allow
+          rules: [{name: no-loopback, priority: 1, action: deny, cidrs: [127.0.0.0/8]}]
+        """)
+        let refused = try Self.call(denied.port, "Unary", "hello")
+        #expect(refused.code == "PERMISSION_DENIED", "\(refused)")
+    }
+
+    @Test func aDeadUpstreamIsUnavailable() throws {
+        let (fd, port) = RawClient.bindEphemeral(listening: false)
+        defer { close(fd) }
+        let harness = try Harness(upstreamPort: port, listenerYAML: H2Tests.cleartext, upstreamProtocol: "h2")
+        let result = try Self.call(harness.port, "Unary", "hello")
+        #expect(result.code == "UNAVAILABLE", "\(result)")
+        // An HTTP/1.1 client of an HTTP/2-only upstream gets a clear answer.
+        let plain = try harness.exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(plain.status == 505)
+    }
+}

@@ -183,20 +183,10 @@ public final class EventLoop: @unchecked Sendable {
         let count = try Sys.epollWait(epfd, events, eventCapacity, timeoutMillis: Int32(timeout))
         now = Sys.monotonicMillis()
         iteration &+= 1
-        var woken = false
-        for i in 0..<count {
-            let data = cs_epoll_event_data(events + i)
-            let bits = cs_epoll_event_events(events + i)
-            let fd = UInt32(truncatingIfNeeded: data)
-            if fd == UInt32.max {
-                woken = true
-                continue
-            }
-            let slot = slots[Int(fd)]
-            guard slot.generation == UInt32(truncatingIfNeeded: data >> 32), let handler = slot.handler else { continue }
-            handler.handleEvent(bits)
-        }
-        if woken {
+        // Tasks from other threads first: they publish state (a new key set, new certificates)
+        // that requests read in this same iteration would otherwise miss — a request that
+        // arrived with the first key set, say, was checked against none.
+        for i in 0..<count where UInt32(truncatingIfNeeded: cs_epoll_event_data(events + i)) == UInt32.max {
             Sys.drainEventFD(wakeFD)
             let tasks = pending.withLock { queue -> [@Sendable () -> Void] in
                 let taken = queue
@@ -204,6 +194,15 @@ public final class EventLoop: @unchecked Sendable {
                 return taken
             }
             for task in tasks { task() }
+            break
+        }
+        for i in 0..<count {
+            let data = cs_epoll_event_data(events + i)
+            let fd = UInt32(truncatingIfNeeded: data)
+            if fd == UInt32.max { continue }
+            let slot = slots[Int(fd)]
+            guard slot.generation == UInt32(truncatingIfNeeded: data >> 32), let handler = slot.handler else { continue }
+            handler.handleEvent(cs_epoll_event_events(events + i))
         }
         if !soon.isEmpty {
             swap(&soon, &soonSwap)

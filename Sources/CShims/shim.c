@@ -35,6 +35,10 @@ void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback cal
     SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 }
 
+long cs_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
+
 void cs_SSL_CTX_set_ticket_key_callback(SSL_CTX *ctx, cs_ticket_key_callback callback) {
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, callback);
 }

@@ -8,15 +8,15 @@ extension ClientConnection {
     func upstreamEvent(_ events: UInt32) {
         guard let upstream, !closed else { return }
         if !upstream.connected {
-            guard upstream.writable || upstream.readable else { return }
-            let error = Sys.socketError(upstream.fd)
-            guard error == 0 else {
+            switch upstream.establish() {
+            case .pending:
+                return
+            case .failed:
                 upstreamFailed()
                 return
+            case .ready:
+                arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
             }
-            upstream.connected = true
-            upstream.writable = true
-            arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
         }
         if upstream.writable, !upstream.output.isEmpty {
             guard upstream.flush() else {
@@ -49,7 +49,7 @@ extension ClientConnection {
             if output.readableBytes >= Self.highWater { break }
             let result: IOBuffer.ReadResult
             do {
-                result = try upstream.input.read(from: upstream.fd, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
+                result = try upstream.transport.read(into: upstream.input, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
             } catch {
                 upstream.readable = false
                 upstreamFailed()

@@ -325,14 +325,15 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     func upstreamEvent(_ events: UInt32) {
         guard let upstream, !finished else { return }
         if !upstream.connected {
-            guard upstream.writable || upstream.readable else { return }
-            guard Sys.socketError(upstream.fd) == 0 else {
+            switch upstream.establish() {
+            case .pending:
+                return
+            case .failed:
                 upstreamFailed()
                 return
+            case .ready:
+                arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
             }
-            upstream.connected = true
-            upstream.writable = true
-            arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
         }
         if upstream.writable, !upstream.output.isEmpty {
             flushUpstream(upstream)
@@ -364,7 +365,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             }
             let result: IOBuffer.ReadResult
             do {
-                result = try upstream.input.read(from: upstream.fd, maxHeld: max(ClientConnection.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
+                result = try upstream.transport.read(into: upstream.input, maxHeld: max(ClientConnection.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
             } catch {
                 upstreamFailed()
                 return

@@ -2,17 +2,20 @@ import CShims
 import EventLoop
 import HTTP2
 import Synchronization
+import Transport
 
 /// One HTTP/2 connection to the upstream (`upstream.protocol: h2`, prior knowledge), shared by
 /// the worker's streams: each ``H2Stream`` that is forwarded opens a stream here. When it breaks
 /// or the upstream says GOAWAY, its streams fail and the next request opens a new connection.
 final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
     let fd: Int32
+    let transport: Transport
     unowned(unsafe) let worker: Worker
     private let live: LiveObjects
     private let buffers: BufferPool
     private let input: IOBuffer
     private let output: IOBuffer
+    private var tcpConnected = false
     private var connected = false
     private var readable = false
     private var writable = false
@@ -30,8 +33,9 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
 
     static let highWater = 256 * 1024
 
-    init(fd: Int32, worker: Worker) {
+    init(fd: Int32, worker: Worker, tls: TLSSession?) {
         self.fd = fd
+        transport = tls.map { .tls($0) } ?? .plain(fd)
         self.worker = worker
         live = worker.live
         buffers = worker.buffers
@@ -50,12 +54,24 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
     static func open(worker: Worker) throws(SystemError) -> H2UpstreamConnection {
         let address = worker.upstreamAddress
         let fd = try Sys.socket(family: address.family)
-        let connection = H2UpstreamConnection(fd: fd, worker: worker)
+        var session: TLSSession?
+        if let tls = worker.settings.upstreamTLS {
+            do {
+                session = try tls.session(fd: fd)
+            } catch {
+                Sys.close(fd)
+                throw SystemError("SSL_new", errno: 0)
+            }
+        }
+        let connection = H2UpstreamConnection(fd: fd, worker: worker, tls: session)
         do {
             try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             try worker.loop.register(fd, connection)
-            connection.connected = try Sys.connect(fd, address)
-            if connection.connected { connection.writable = true }
+            connection.tcpConnected = try Sys.connect(fd, address)
+            if connection.tcpConnected {
+                connection.writable = true
+                if session == nil { connection.connected = true }
+            }
         } catch {
             connection.close()
             throw error
@@ -91,13 +107,28 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
         if events & (cs_EPOLLIN | cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { readable = true }
         if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }
         if !connected {
-            guard writable || readable else { return }
-            guard Sys.socketError(fd) == 0 else {
-                close()
-                return
+            if !tcpConnected {
+                guard writable || readable else { return }
+                guard Sys.socketError(fd) == 0 else {
+                    close()
+                    return
+                }
+                tcpConnected = true
+                writable = true
+            }
+            if case .tls(let session) = transport {
+                switch session.handshake() {
+                case .pending: return
+                case .failed:
+                    close()
+                    return
+                case .done:
+                    break
+                }
             }
             connected = true
             writable = true
+            readable = true
         }
         var rounds = 0
         while !closed && readable {
@@ -108,7 +139,7 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
             }
             let result: IOBuffer.ReadResult
             do {
-                result = try input.read(from: fd, maxHeld: 64 * 1024)
+                result = try transport.read(into: input, maxHeld: 64 * 1024)
             } catch {
                 close()
                 return
@@ -153,7 +184,7 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
             }
             guard connected, writable, !output.isEmpty else { break }
             do {
-                if try !output.write(to: fd) { writable = false }
+                if try !transport.write(from: output) { writable = false }
             } catch {
                 close()
                 return

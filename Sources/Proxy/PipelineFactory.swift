@@ -24,6 +24,8 @@ public struct PipelineFactory: Sendable {
     let clientCertificate: ClientCertificateSettings?
     /// Each listener's TLS contexts (nil for cleartext), in listener order.
     let listenerTLS: [ServerTLS?]
+    /// TLS to an `https://` upstream (its CA and client certificate read here, at startup).
+    let upstreamTLS: ClientTLS?
 
     /// Files named by the config (JWKS, HMAC secrets) are read here, at startup, off any loop.
     public init(config: PortcullisConfig) throws(ConfigError) {
@@ -33,6 +35,8 @@ public struct PipelineFactory: Sendable {
             tls.append(try listener.tls.map { (settings) throws(ConfigError) in try ServerTLS(settings, protocols: listener.protocols) })
         }
         listenerTLS = tls
+        upstreamTLS = config.upstream.secure
+            ? try ClientTLS(config.upstream, protocolName: config.upstream.protocolVersion) : nil
         clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }

@@ -33,7 +33,8 @@ public final class ProxyServer: @unchecked Sendable {
             throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
         }
         let count = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let settings = WorkerSettings(config)
+        var settings = WorkerSettings(config)
+        settings.upstreamTLS = pipeline.upstreamTLS
         let live = LiveObjects()
         var workers: [Worker] = []
         var bound: [SocketAddress] = []

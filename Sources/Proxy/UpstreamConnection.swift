@@ -1,11 +1,16 @@
 import EventLoop
 import CShims
 import Synchronization
+import Transport
 
-/// One TCP connection to the upstream. While an exchange uses it, its events go to that
-/// exchange's ``ClientConnection``; while idle in the pool, an event means the upstream closed it.
+/// One connection to the upstream (TCP, or TLS over it for an `https://` upstream). While an
+/// exchange uses it, its events go to that exchange; while idle in the pool, an event means the
+/// upstream closed it (or, under TLS, sent a post-handshake message, which is read and kept).
 final class UpstreamConnection: EventHandler {
     let fd: Int32
+    let transport: Transport
+    /// TCP connect finished (the TLS handshake may still be under way).
+    var tcpConnected = false
     private let live: LiveObjects
     /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
     private let buffers: BufferPool
@@ -14,6 +19,7 @@ final class UpstreamConnection: EventHandler {
     unowned(unsafe) let worker: Worker
     let input: IOBuffer
     let output: IOBuffer
+    /// Ready for HTTP: connected, and under TLS the handshake done and verified.
     var connected = false
     var readable = false
     var writable = false
@@ -26,8 +32,9 @@ final class UpstreamConnection: EventHandler {
     /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
     var reuseCount = 0
 
-    init(fd: Int32, worker: Worker) {
+    init(fd: Int32, worker: Worker, tls: TLSSession?) {
         self.fd = fd
+        transport = tls.map { .tls($0) } ?? .plain(fd)
         self.worker = worker
         live = worker.live
         live.upstreams.add(1, ordering: .relaxed)
@@ -49,9 +56,42 @@ final class UpstreamConnection: EventHandler {
         if events & (cs_EPOLLRDHUP | cs_EPOLLHUP | cs_EPOLLERR) != 0 { hangup = true }
         if let owner {
             owner.upstreamEvent(events)
-        } else {
-            // Pooled and idle: any readability is the upstream closing (or speaking out of turn).
-            if readable { worker.pool.discard(self) }
+        } else if readable {
+            // Pooled and idle: readability is the upstream closing or speaking out of turn —
+            // unless it is a TLS message with no data for us (a session ticket).
+            if case .tls = transport, (try? transport.read(into: input, maxHeld: 4096)) == .wouldBlock, input.isEmpty {
+                readable = false
+                return
+            }
+            worker.pool.discard(self)
+        }
+    }
+
+    enum Establishing { case ready, pending, failed }
+
+    /// Moves the connection towards ready: the TCP connect's outcome, then the TLS handshake
+    /// (the upstream's certificate verified against its name). Called from its events.
+    func establish() -> Establishing {
+        if connected { return .ready }
+        if !tcpConnected {
+            guard writable || readable else { return .pending }
+            guard Sys.socketError(fd) == 0 else { return .failed }
+            tcpConnected = true
+            writable = true
+        }
+        guard case .tls(let session) = transport else {
+            connected = true
+            return .ready
+        }
+        switch session.handshake() {
+        case .done:
+            connected = true
+            writable = true
+            return .ready
+        case .pending:
+            return .pending
+        case .failed:
+            return .failed
         }
     }
 
@@ -60,7 +100,7 @@ final class UpstreamConnection: EventHandler {
     func flush() -> Bool {
         guard connected, writable, !output.isEmpty else { return true }
         do {
-            if try !output.write(to: fd) { writable = false }
+            if try !transport.write(from: output) { writable = false }
             return true
         } catch {
             return false

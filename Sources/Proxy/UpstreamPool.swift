@@ -1,5 +1,6 @@
 import EventLoop
 import CShims
+import Transport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,12 +29,25 @@ final class UpstreamPool {
     /// Opens a new connection; the connect completes asynchronously.
     func connect() throws(SystemError) -> UpstreamConnection {
         let fd = try Sys.socket(family: address.family)
-        let connection = UpstreamConnection(fd: fd, worker: worker)
+        var session: TLSSession?
+        if let tls = worker.settings.upstreamTLS {
+            do {
+                session = try tls.session(fd: fd)
+            } catch {
+                Sys.close(fd)
+                throw SystemError("SSL_new", errno: 0)
+            }
+        }
+        let connection = UpstreamConnection(fd: fd, worker: worker, tls: session)
         do {
             try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             try worker.loop.register(fd, connection)
-            connection.connected = try Sys.connect(fd, address)
-            if connection.connected { connection.writable = true }
+            connection.tcpConnected = try Sys.connect(fd, address)
+            if connection.tcpConnected {
+                connection.writable = true
+                // Plain TCP is ready at once; TLS starts its handshake on the first event.
+                if session == nil { connection.connected = true }
+            }
         } catch {
             connection.close()
             throw error

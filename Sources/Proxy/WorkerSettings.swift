@@ -1,5 +1,6 @@
 import Config
 import HTTP1
+import Transport
 
 /// The per-worker runtime form of the config: milliseconds and limits, read on the request path.
 struct WorkerSettings: Sendable {
@@ -15,6 +16,8 @@ struct WorkerSettings: Sendable {
     var tlsHandshakeMillis: Int64
     /// The upstream speaks HTTP/2 with prior knowledge (streams from HTTP/2 clients go there).
     var upstreamIsH2: Bool
+    /// TLS to an `https://` upstream; nil for http.
+    var upstreamTLS: ClientTLS?
     /// Lower-case name of the header that carries a verified client certificate upstream; a
     /// client's own copy is always dropped.
     var clientCertificateHeader: [UInt8]
@@ -32,6 +35,7 @@ struct WorkerSettings: Sendable {
         upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
         tlsHandshakeMillis = millis(config.timeouts.tlsHandshake)
         upstreamIsH2 = config.upstream.protocolVersion == .h2
+        upstreamTLS = nil
         clientCertificateHeader = Array((config.clientCertificate?.forwardHeader ?? ClientCertificateSettings().forwardHeader).utf8)
     }
 }

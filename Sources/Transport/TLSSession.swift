@@ -1,5 +1,6 @@
 public import EventLoop
 import COpenSSL
+import CShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,11 @@ public final class TLSSession {
     }
 
     private let ssl: OpaquePointer
-    private let server: ServerTLS
+    /// The context's owner (a listener's ``ServerTLS`` or an upstream's ``ClientTLS``), kept
+    /// alive as long as the session: OpenSSL's callbacks reach it through raw pointers.
+    private let owner: AnyObject
+    /// Server sessions: whether the listener asked the client for a certificate.
+    public let requestsClientCertificates: Bool
     public private(set) var handshakeDone = false
     /// Set when OpenSSL must write before a read can go on (a post-handshake message): the
     /// caller retries the read once the socket is writable.
@@ -29,15 +34,28 @@ public final class TLSSession {
             throw TLSError(.context, "SSL_new failed: \(OpenSSLErrors.drain())")
         }
         self.ssl = ssl
-        self.server = server
+        owner = server
+        requestsClientCertificates = server.requestsClientCertificates
         SSL_set_fd(ssl, fd)
         SSL_set_accept_state(ssl)
     }
 
-    deinit { SSL_free(ssl) }
+    init(client: ClientTLS, fd: Int32) throws(TLSError) {
+        guard let ssl = SSL_new(client.ctx) else {
+            throw TLSError(.context, "SSL_new failed: \(OpenSSLErrors.drain())")
+        }
+        self.ssl = ssl
+        owner = client
+        requestsClientCertificates = false
+        SSL_set_fd(ssl, fd)
+        SSL_set_connect_state(ssl)
+        // SNI, and the name the upstream's certificate must carry (IP addresses are checked
+        // as such by OpenSSL when the name is one).
+        _ = cs_SSL_set_tlsext_host_name(ssl, client.serverName)
+        _ = SSL_set1_host(ssl, client.serverName)
+    }
 
-    /// Whether the listener asked this client for a certificate.
-    public var requestsClientCertificates: Bool { server.requestsClientCertificates }
+    deinit { SSL_free(ssl) }
 
     public func handshake() -> HandshakeResult {
         OpenSSLErrors.clear()

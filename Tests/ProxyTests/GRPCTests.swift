@@ -1,4 +1,6 @@
+import Config
 import Foundation
+import Proxy
 import Testing
 
 /// gRPC end to end through the proxy with `upstream.protocol: h2`: Python's grpcio on both
@@ -12,12 +14,14 @@ struct GRPCTests {
         let process = Process()
         let port: UInt16
 
-        init() throws {
+        init(tls: Bool = false) throws {
             let (fd, port) = RawClient.bindEphemeral(listening: false)
             close(fd)
             self.port = port
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", GRPCTests.peer, "serve", String(port)]
+            let pki = TestPKI.shared
+            process.arguments = tls ? ["python3", GRPCTests.peer, "serve-tls", String(port), pki.serverCert, pki.serverKey]
+                : ["python3", GRPCTests.peer, "serve", String(port)]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -94,6 +98,23 @@ struct GRPCTests {
         """)
         let refused = try Self.call(denied.port, "Unary", "hello")
         #expect(refused.code == "PERMISSION_DENIED", "\(refused)")
+    }
+
+    @Test func anHTTP2UpstreamOverTLSIsVerifiedAndCarriesTheCalls() throws {
+        let server = try Server(tls: true)
+        let pki = TestPKI.shared
+        let config = try PortcullisConfig.parse(yaml: """
+        listeners: [{address: "127.0.0.1:0", protocols: [http/1.1, h2]}]
+        upstream: {url: "https://localhost:\(server.port)", protocol: h2, tls: {ca: "\(pki.caCert)"}}
+        workers: 1
+        log: {access: false}
+        """)
+        let proxy = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
+        try proxy.start()
+        defer { proxy.shutdown(drainMillis: 200) }
+        let result = try Self.call(proxy.boundAddresses[0].port, "Stream", "3")
+        #expect(result.code == "OK", "\(result)")
+        #expect(result.replies == ["reply 0", "reply 1", "reply 2"])
     }
 
     @Test func aDeadUpstreamIsUnavailable() throws {

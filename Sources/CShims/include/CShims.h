@@ -56,6 +56,8 @@ void cs_SSL_CTX_set_server_defaults(SSL_CTX *ctx);
 /// SSL_CTX_set_tlsext_servername_callback and _arg are macros.
 typedef int (*cs_servername_callback)(SSL *ssl, int *alert, void *arg);
 void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback callback, void *arg);
+/// SSL_set_tlsext_host_name is a macro.
+long cs_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
 /// SSL_CTX_set_tlsext_ticket_key_evp_cb is a macro.
 typedef int (*cs_ticket_key_callback)(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
                                       EVP_MAC_CTX *mac, int encrypt);

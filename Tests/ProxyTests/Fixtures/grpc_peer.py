@@ -1,5 +1,6 @@
 """A small gRPC peer for the proxy's tests, with no generated code: raw-bytes methods.
 
+  grpc_peer.py serve-tls PORT CERT KEY   the same over TLS (h2 by ALPN)
   grpc_peer.py serve PORT            serves /test.Echo/Unary (echoes, metadata back as trailers)
                                      and /test.Echo/Stream (server streaming: N replies)
   grpc_peer.py call TARGET METHOD MESSAGE [key=value ...]
@@ -18,7 +19,7 @@ import grpc
 identity = lambda b: b
 
 
-def serve(port):
+def serve(port, tls=None):
     def unary(request, context):
         metadata = dict(context.invocation_metadata())
         context.set_trailing_metadata((("echo-trailer", "seen"), ("x-forwarded-for", metadata.get("x-forwarded-for", ""))))
@@ -38,7 +39,11 @@ def serve(port):
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    if tls:
+        cert, key = (open(path, "rb").read() for path in tls)
+        server.add_secure_port(f"127.0.0.1:{port}", grpc.ssl_server_credentials(((key, cert),)))
+    else:
+        server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     print("ready", flush=True)
     threading.Timer(60, lambda: server.stop(0)).start()
@@ -70,6 +75,8 @@ def call(target, method, message, metadata):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
+    elif sys.argv[1] == "serve-tls":
+        serve(int(sys.argv[2]), (sys.argv[3], sys.argv[4]))
     else:
         pairs = [tuple(a.split("=", 1)) for a in sys.argv[5:]]
         call(sys.argv[2], sys.argv[3], sys.argv[4], pairs)

@@ -11,7 +11,10 @@ import HTTP2
 /// back as HEADERS, DATA and trailers.
 final class H2Stream: TimerHandler, UpstreamOwner {
     let id: Int32
-    unowned let connection: H2Connection
+    // Strong: an upstream event under way can outlive the client connection's close, and the
+    // stream must still be able to call it (a closed connection ignores what it is told). The
+    // cycle is broken when the connection forgets the stream: at its end, or at the close.
+    let connection: H2Connection
     var timer = TimerSlot()
     private(set) var finished = false
 
@@ -63,12 +66,16 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     var logNote: String?
     private var logged = false
 
-    var worker: Worker { connection.worker }
+    // The worker outlives its connections and their streams (they die with its loop).
+    unowned(unsafe) let worker: Worker
+    /// Held strongly: `deinit` gives the buffers back, and may run after the connection is gone.
+    private let buffers: BufferPool
 
     init(id: Int32, connection: H2Connection) {
         self.id = id
         self.connection = connection
-        let buffers = connection.worker.buffers
+        worker = connection.worker
+        buffers = connection.worker.buffers
         headBytes = buffers.take()
         pending = buffers.take()
         responseBuffer = buffers.take()
@@ -78,7 +85,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     }
 
     deinit {
-        let buffers = connection.worker.buffers
+        // Not through `connection`: the last reference to a stream can be dropped after its
+        // connection is gone (an upstream event that was under way when the client left).
         buffers.give(headBytes)
         buffers.give(pending)
         buffers.give(responseBuffer)

@@ -11,6 +11,7 @@
 #   bench/load.sh                     # defaults: 1 worker each, 50 connections, 10s per target
 #   WORKERS=2 CONNECTIONS=100 DURATION=15s bench/load.sh
 #   TLS=0 bench/load.sh               # cleartext and token rows only
+#   PORT_BASE=28000 bench/load.sh     # ports PORT_BASE+0..+99 instead of 18000..18099
 #
 # Needs wrk (apt-get install wrk), openssl and a C compiler with the OpenSSL headers (the ones the
 # Portcullis build needs); nginx and haproxy are used when present.
@@ -23,17 +24,31 @@ THREADS=${THREADS:-1}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/hello}
-BACKEND_PORT=${BACKEND_PORT:-18000}
-NGINX_PORT=${NGINX_PORT:-18081}
-HAPROXY_PORT=${HAPROXY_PORT:-18082}
-PORTCULLIS_PORT=${PORTCULLIS_PORT:-18080}
+# Every port is PORT_BASE plus a fixed offset unless set on its own.
+PORT_BASE=${PORT_BASE:-18000}
+BACKEND_PORT=${BACKEND_PORT:-$PORT_BASE}
+NGINX_PORT=${NGINX_PORT:-$((PORT_BASE + 81))}
+HAPROXY_PORT=${HAPROXY_PORT:-$((PORT_BASE + 82))}
+PORTCULLIS_PORT=${PORTCULLIS_PORT:-$((PORT_BASE + 80))}
 ROUNDS=${ROUNDS:-1}
 TLS=${TLS:-1}
-PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-18090}
-NGINX_TLS_PORT=${NGINX_TLS_PORT:-18091}
-HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18092}
+PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-$((PORT_BASE + 90))}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-$((PORT_BASE + 91))}
+HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-$((PORT_BASE + 92))}
+TOKEN_PORT=${TOKEN_PORT:-$((PORT_BASE + 84))}
+HAPROXY_TOKEN_PORT=${HAPROXY_TOKEN_PORT:-$((PORT_BASE + 85))}
 
 command -v wrk >/dev/null || { echo "bench/load.sh needs wrk: apt-get install -y wrk" >&2; exit 1; }
+
+# wait_port only sees that something answers: a port another process already holds would be
+# measured in place of ours, so refuse to start on one.
+for p in "$BACKEND_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$PORTCULLIS_PORT" "$TOKEN_PORT" "$HAPROXY_TOKEN_PORT" \
+  "$PORTCULLIS_TLS_PORT" "$NGINX_TLS_PORT" "$HAPROXY_TLS_PORT"; do
+  if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+    echo "127.0.0.1:$p is already in use; pick free ports with PORT_BASE=... (default 18000)" >&2
+    exit 1
+  fi
+done
 
 work=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 pids=()
@@ -145,8 +160,6 @@ targets+=("portcullis:$PORTCULLIS_PORT")
 
 # The token case: the same ES256 token on every request, IP rules on, side by side with HAProxy's
 # jwt_verify doing the same iss/aud/exp/signature checks.
-TOKEN_PORT=${TOKEN_PORT:-18084}
-HAPROXY_TOKEN_PORT=${HAPROXY_TOKEN_PORT:-18085}
 "$bin" jwks --key config/examples/demo-signing-key.pem --kid demo-key >"$work/jwks.json"
 openssl pkey -in config/examples/demo-signing-key.pem -pubout -out "$work/pub.pem" 2>/dev/null
 TOKEN=$("$bin" token mint --key config/examples/demo-signing-key.pem --kid demo-key \

@@ -4,16 +4,22 @@
 # case (same ES256 token on every request, IP rules on): Portcullis and HAProxy jwt_verify; then TLS
 # termination side by side (nginx, HAProxy, Portcullis; one throwaway ECDSA P-256 certificate):
 # HTTP/1.1 over TLS with keep-alive (wrk over https, rows +tls) and one request per new TLS
-# connection, every handshake a full one (bench/handshake.c, rows +tls-new). Prints requests/s
-# and p99 latency and the ratios to the matching nginx row, then the proxy's CPU per request.
+# connection, every handshake a full one (bench/handshake.c, rows +tls-new); then HTTP/2 to the
+# client (HTTP/1.1 to the same backend) driven by h2load with several streams per connection: h2
+# over TLS by ALPN (rows +h2) and h2c by prior knowledge (rows +h2c). Prints requests/s and p99
+# latency and the ratios to the matching nginx row, then the proxy's CPU per request.
 # Bounded: every load run lasts DURATION (after a WARMUP run), under timeout.
 #
 #   bench/load.sh                     # defaults: 1 worker each, 50 connections, 10s per target
 #   WORKERS=2 CONNECTIONS=100 DURATION=15s bench/load.sh
-#   TLS=0 bench/load.sh               # cleartext and token rows only
+#   TLS=0 bench/load.sh               # no TLS rows (+tls, +tls-new)
+#   H2=0 bench/load.sh                # no HTTP/2 rows (+h2, +h2c)
+#   H2_STREAMS=20 bench/load.sh       # h2load -m: concurrent streams per connection (default 10)
+#   PORT_BASE=28000 bench/load.sh     # ports PORT_BASE+0..+99 instead of 18000..18099
 #
-# Needs wrk (apt-get install wrk), openssl and a C compiler with the OpenSSL headers (the ones the
-# Portcullis build needs); nginx and haproxy are used when present.
+# Needs wrk (apt-get install wrk), h2load for the HTTP/2 rows (apt-get install nghttp2-client),
+# openssl and a C compiler with the OpenSSL headers (the ones the Portcullis build needs); nginx and
+# haproxy are used when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,17 +29,43 @@ THREADS=${THREADS:-1}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/hello}
-BACKEND_PORT=${BACKEND_PORT:-18000}
-NGINX_PORT=${NGINX_PORT:-18081}
-HAPROXY_PORT=${HAPROXY_PORT:-18082}
-PORTCULLIS_PORT=${PORTCULLIS_PORT:-18080}
+# Every port is PORT_BASE plus a fixed offset unless set on its own.
+PORT_BASE=${PORT_BASE:-18000}
+BACKEND_PORT=${BACKEND_PORT:-$PORT_BASE}
+NGINX_PORT=${NGINX_PORT:-$((PORT_BASE + 81))}
+HAPROXY_PORT=${HAPROXY_PORT:-$((PORT_BASE + 82))}
+PORTCULLIS_PORT=${PORTCULLIS_PORT:-$((PORT_BASE + 80))}
 ROUNDS=${ROUNDS:-1}
 TLS=${TLS:-1}
-PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-18090}
-NGINX_TLS_PORT=${NGINX_TLS_PORT:-18091}
-HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18092}
+PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-$((PORT_BASE + 90))}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-$((PORT_BASE + 91))}
+HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-$((PORT_BASE + 92))}
+TOKEN_PORT=${TOKEN_PORT:-$((PORT_BASE + 84))}
+HAPROXY_TOKEN_PORT=${HAPROXY_TOKEN_PORT:-$((PORT_BASE + 85))}
+H2=${H2:-1}
+H2_STREAMS=${H2_STREAMS:-10}
+PORTCULLIS_H2_PORT=${PORTCULLIS_H2_PORT:-$((PORT_BASE + 93))}   # TLS; h2 or http/1.1 by ALPN
+PORTCULLIS_H2C_PORT=${PORTCULLIS_H2C_PORT:-$((PORT_BASE + 94))} # cleartext; h2c prior knowledge or http/1.1
+NGINX_H2_PORT=${NGINX_H2_PORT:-$((PORT_BASE + 95))}
+NGINX_H2C_PORT=${NGINX_H2C_PORT:-$((PORT_BASE + 96))}
+HAPROXY_H2_PORT=${HAPROXY_H2_PORT:-$((PORT_BASE + 97))}
+HAPROXY_H2C_PORT=${HAPROXY_H2C_PORT:-$((PORT_BASE + 98))}
 
 command -v wrk >/dev/null || { echo "bench/load.sh needs wrk: apt-get install -y wrk" >&2; exit 1; }
+if [ "$H2" = 1 ] && ! command -v h2load >/dev/null; then
+  echo "bench/load.sh needs h2load for the HTTP/2 rows: apt-get install -y nghttp2-client (or H2=0)" >&2; exit 1
+fi
+
+# wait_port only sees that something answers: a port another process already holds would be
+# measured in place of ours, so refuse to start on one.
+for p in "$BACKEND_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$PORTCULLIS_PORT" "$TOKEN_PORT" "$HAPROXY_TOKEN_PORT" \
+  "$PORTCULLIS_TLS_PORT" "$NGINX_TLS_PORT" "$HAPROXY_TLS_PORT" "$PORTCULLIS_H2_PORT" "$PORTCULLIS_H2C_PORT" \
+  "$NGINX_H2_PORT" "$NGINX_H2C_PORT" "$HAPROXY_H2_PORT" "$HAPROXY_H2C_PORT"; do
+  if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+    echo "127.0.0.1:$p is already in use; pick free ports with PORT_BASE=... (default 18000)" >&2
+    exit 1
+  fi
+done
 
 work=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 pids=()
@@ -94,7 +126,8 @@ HAP
 }
 
 # An nginx configuration: $1 names its pid file and temp directory, $2 is the listen line's
-# address and flags, $3 any further server-level lines (the TLS ones).
+# address and flags, $3 any further server-level lines (the TLS ones), $4 the upstream keep-alive
+# pool (idle connections kept per worker; default 256).
 nginx_conf() {
   cat <<NGINX
 worker_processes $WORKERS;
@@ -106,7 +139,7 @@ http {
   access_log off;
   client_body_temp_path $work/$1;
   proxy_temp_path $work/$1;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive ${4:-256}; }
   server {
     listen $2;${3:-}
     location / {
@@ -145,8 +178,6 @@ targets+=("portcullis:$PORTCULLIS_PORT")
 
 # The token case: the same ES256 token on every request, IP rules on, side by side with HAProxy's
 # jwt_verify doing the same iss/aud/exp/signature checks.
-TOKEN_PORT=${TOKEN_PORT:-18084}
-HAPROXY_TOKEN_PORT=${HAPROXY_TOKEN_PORT:-18085}
 "$bin" jwks --key config/examples/demo-signing-key.pem --kid demo-key >"$work/jwks.json"
 openssl pkey -in config/examples/demo-signing-key.pem -pubout -out "$work/pub.pem" 2>/dev/null
 TOKEN=$("$bin" token mint --key config/examples/demo-signing-key.pem --kid demo-key \
@@ -199,12 +230,14 @@ token_targets+=("portcullis+jwt:$TOKEN_PORT")
 # TLS termination: the same upstream, worker count and certificate for all three. TLS 1.2 and 1.3
 # on offer everywhere (nginx 1.22's default list lacks TLSv1.3, so it is spelled out); session
 # caches and tickets left at each server's default (the tls-new client never offers a session).
-tls_targets=(); tls_new_targets=()
-if [ "$TLS" = 1 ]; then
+if [ "$TLS" = 1 ] || [ "$H2" = 1 ]; then
   # Throwaway self-signed ECDSA P-256 certificate; the key lives in $work and goes with it.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
   cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"  # HAProxy wants both in one file
+fi
+tls_targets=(); tls_new_targets=()
+if [ "$TLS" = 1 ]; then
   if command -v nginx >/dev/null; then
     mkdir -p "$work/nginx-tls"
     nginx_conf nginx-tls "127.0.0.1:$NGINX_TLS_PORT ssl reuseport" "
@@ -244,6 +277,68 @@ YAML
   for t in "${tls_targets[@]}"; do tls_new_targets+=("${t%%:*}-new:${t##*:}"); done
 fi
 
+# HTTP/2 to the client, HTTP/1.1 to the same backend, same worker count and certificate: one
+# process per proxy serves both an h2-over-TLS port (ALPN h2, http/1.1) and an h2c port (prior
+# knowledge). nginx 1.22: `listen ... ssl http2` and `listen ... http2` (h2c only there);
+# HAProxy 2.6: `bind ... ssl crt ... alpn h2,http/1.1` and `bind ... proto h2`.
+# Two settings differ from the other rows, the same for every proxy, so that the rows measure
+# HTTP/2 rather than the harness: h2load does not reconnect after a GOAWAY, so nginx's
+# keepalive_requests (1000 by default, HTTP/2 included) is lifted, or each of its connections
+# would stop after 1,000 requests; and with CONNECTIONS × H2_STREAMS requests in flight the
+# upstream idle pools (nginx keepalive, Portcullis max_idle_connections) hold at least that many,
+# or both would open and close upstream connections all run long (HAProxy keeps idle
+# connections without a count limit).
+h2_pool=$((CONNECTIONS * H2_STREAMS > 256 ? CONNECTIONS * H2_STREAMS : 256))
+declare -A errlog  # row name → the file where that proxy's errors go
+h2_targets=(); h2c_targets=()
+if [ "$H2" = 1 ]; then
+  if command -v nginx >/dev/null; then
+    mkdir -p "$work/nginx-h2"
+    nginx_conf nginx-h2 "127.0.0.1:$NGINX_H2_PORT ssl http2 reuseport" "
+    listen 127.0.0.1:$NGINX_H2C_PORT http2 reuseport;
+    keepalive_requests 1000000000;
+    ssl_certificate $work/tls.crt;
+    ssl_certificate_key $work/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;" "$h2_pool" >"$work/nginx-h2.conf"
+    nginx -c "$work/nginx-h2.conf" -e "$work/nginx-h2/error.log" & pids+=($!); procs[nginx+h2]=$!; procs[nginx+h2c]=$!
+    errlog[nginx+h2]=$work/nginx-h2/error.log; errlog[nginx+h2c]=$work/nginx-h2/error.log
+    wait_port "$NGINX_H2_PORT" && h2_targets+=("nginx+h2:$NGINX_H2_PORT")
+    wait_port "$NGINX_H2C_PORT" && h2c_targets+=("nginx+h2c:$NGINX_H2C_PORT")
+  fi
+  if command -v haproxy >/dev/null; then
+    { haproxy_head; cat <<HAP
+frontend fe
+  bind 127.0.0.1:$HAPROXY_H2_PORT ssl crt $work/tls.pem alpn h2,http/1.1
+  bind 127.0.0.1:$HAPROXY_H2C_PORT proto h2
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND_PORT
+HAP
+    } >"$work/haproxy-h2.cfg"
+    haproxy -f "$work/haproxy-h2.cfg" -db >/dev/null 2>"$work/haproxy-h2.err" & pids+=($!); procs[haproxy+h2]=$!; procs[haproxy+h2c]=$!
+    errlog[haproxy+h2]=$work/haproxy-h2.err; errlog[haproxy+h2c]=$work/haproxy-h2.err
+    wait_port "$HAPROXY_H2_PORT" && h2_targets+=("haproxy+h2:$HAPROXY_H2_PORT")
+    wait_port "$HAPROXY_H2C_PORT" && h2c_targets+=("haproxy+h2c:$HAPROXY_H2C_PORT")
+  fi
+  cat >"$work/portcullis-h2.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$PORTCULLIS_H2_PORT     # TLS: h2 and http/1.1 by ALPN (the default under tls)
+    tls: {certificates: [{cert: $work/tls.crt, key: $work/tls.key}]}
+  - address: 127.0.0.1:$PORTCULLIS_H2C_PORT    # cleartext: h2c by prior knowledge and http/1.1
+    protocols: [http/1.1, h2]
+upstream:
+  url: http://127.0.0.1:$BACKEND_PORT
+  max_idle_connections: $h2_pool
+workers: $WORKERS
+log:
+  access: false
+YAML
+  "$bin" serve --config "$work/portcullis-h2.yaml" >/dev/null 2>"$work/portcullis-h2.err" & pids+=($!); procs[portcullis+h2]=$!; procs[portcullis+h2c]=$!
+  errlog[portcullis+h2]=$work/portcullis-h2.err; errlog[portcullis+h2c]=$work/portcullis-h2.err
+  wait_port "$PORTCULLIS_H2_PORT" && h2_targets+=("portcullis+h2:$PORTCULLIS_H2_PORT")
+  wait_port "$PORTCULLIS_H2C_PORT" && h2c_targets+=("portcullis+h2c:$PORTCULLIS_H2C_PORT")
+fi
+
 # wrk prints latency in us/ms/s; normalise to milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
@@ -261,15 +356,69 @@ cpu_ticks() {
   echo "$total"
 }
 # Ratios are to the matching nginx row: cleartext and token rows to nginx, +tls to nginx+tls,
-# +tls-new to nginx+tls-new.
-base_of() { case $1 in *+tls-new) echo nginx+tls-new;; *+tls) echo nginx+tls;; *) echo nginx;; esac; }
+# +tls-new to nginx+tls-new, +h2 to nginx+h2, +h2c to nginx+h2c.
+base_of() {
+  case $1 in
+    *+tls-new) echo nginx+tls-new;; *+tls) echo nginx+tls;; *+h2) echo nginx+h2;; *+h2c) echo nginx+h2c;;
+    *) echo nginx;;
+  esac
+}
+# Whether a process still runs (a zombie does not).
+alive() { local state; state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$state" != Z ]; }
+# p99 in ms (nearest rank) of h2load --log-file's third column, microseconds per request.
+log_p99() {
+  awk -F'\t' '{print $3}' "$1" | sort -n |
+    awk '{a[NR] = $1} END { if (NR) { i = int(NR * 0.99); if (i < NR * 0.99) i++; printf "%.3f", a[i] / 1000 } }'
+}
 
 run_seconds=$(secs "$DURATION"); warmup_seconds=$(secs "$WARMUP")
-declare -A rps p99 cpu tls_seen
+declare -A rps p99 cpu tls_seen h2_seen warn
 for round in $(seq 1 "$ROUNDS"); do
-  for t in "${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}"; do
+  for t in "${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}" \
+    "${h2_targets[@]}" "${h2c_targets[@]}"; do
     name=${t%%:*}; port=${t##*:}
     case "$name" in
+      *+h2|*+h2c)
+        # Timing-based h2load: CONNECTIONS connections, H2_STREAMS streams in flight on each.
+        # Over TLS the client offers OpenSSL's default TLS 1.3 suite order (as wrk and handshake.c
+        # do) rather than h2load's AES-128-first list, so that every server negotiates the same
+        # suite whether it prefers its own order or the client's.
+        h2=(h2load -t"$THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS")
+        scheme=https want=h2; case "$name" in *+h2c) scheme=http want=h2c;; esac
+        [ "$scheme" = https ] && h2+=(--tls13-ciphers=TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256)
+        url="$scheme://127.0.0.1:$port$PATH_UNDER_TEST"
+        pid=${procs[$name]}; problems=()
+        alive "$pid" || problems+=("proxy process $pid had exited before this row")
+        timeout $((warmup_seconds + 30)) "${h2[@]}" -D "$warmup_seconds" "$url" >/dev/null 2>&1 || true  # warm-up
+        rm -f "$work/h2load.log"
+        before=$(cpu_ticks "$pid")
+        rc=0; out=$(timeout $((run_seconds + 30)) "${h2[@]}" -D "$run_seconds" --log-file="$work/h2load.log" "$url" 2>&1) || rc=$?
+        after=$(cpu_ticks "$pid")
+        r=$(awk '/^finished in/ {print $4}' <<<"$out")
+        l=$([ -s "$work/h2load.log" ] && log_p99 "$work/h2load.log" || true)
+        read -r n failed errored timedout <<<"$(awk '/^requests:/ {print $6, $10, $12, $14}' <<<"$out")"
+        read -r s2 s3 s4 s5 <<<"$(awk '/^status codes:/ {print $3, $5, $7, $9}' <<<"$out")"
+        proto=$(awk -F': ' '/^Application protocol:/ {print $2; exit}' <<<"$out")
+        [ "$rc" = 0 ] || problems+=("h2load exit status $rc$([ "$rc" = 124 ] && echo ' (timed out)')")
+        [ "${n:-0}" -gt 0 ] || problems+=("no request finished")
+        [ "${failed:-0}${errored:-0}${timedout:-0}" = 000 ] || problems+=("${failed:-?} failed, ${errored:-?} errored, ${timedout:-?} timed out")
+        [ "${s3:-0}${s4:-0}${s5:-0}" = 000 ] && [ "${s2:-0}" = "${n:-0}" ] ||
+          problems+=("status codes ${s2:-?} 2xx, ${s3:-?} 3xx, ${s4:-?} 4xx, ${s5:-?} 5xx of ${n:-?} done")
+        [ "$proto" = "$want" ] || problems+=("application protocol '${proto:-none}', not $want")
+        if ! alive "$pid" && [[ " ${problems[*]}" != *"exited"* ]]; then problems+=("proxy process $pid exited during this row's warm-up or measured run"); fi
+        if [ ${#problems[@]} -gt 0 ]; then
+          line=$(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')
+          if ! alive "$pid"; then
+            last=$(grep -m1 -E 'Fatal error|panic|crash|emerg|alert' "${errlog[$name]}" 2>/dev/null || tail -n1 "${errlog[$name]}" 2>/dev/null || true)
+            [ -n "$last" ] && line="$line; its stderr: $last"
+          fi
+          warn[$name]="${warn[$name]:-}${warn[$name]:+ | }round $round: $line"
+          echo "$name: $line" >&2
+          echo "$name: h2load said: $(grep -E '^(finished in|requests:|status codes:)' <<<"$out" | tr '\n' ' ')" >&2
+        fi
+        h2_seen[$name]="${proto:-no protocol negotiated}$(awk -F': ' '/^TLS Protocol:/ {p=$2} /^Cipher:/ {c=$2} END {if (p) print ", " p " " c}' <<<"$out");$(
+          awk '/^time for request:/ {print " time for request mean " $6 ", sd " $7 ", max " $5}' <<<"$out"); ${n:-0} requests"
+        ;;
       *+tls-new)
         # One request per new TLS connection, no session ever offered: every handshake is full.
         hs=("$work/handshake" -p "$port" -c "$CONNECTIONS" -t "$THREADS" -P "$PATH_UNDER_TEST")
@@ -305,15 +454,18 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else print "-" }'; }
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "-"}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "-" && b != "-" && b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
-all_targets=("${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}")
+all_targets=("${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}" "${h2_targets[@]}" "${h2c_targets[@]}")
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $WORKERS worker(s) per proxy, GET $PATH_UNDER_TEST, median of $ROUNDS round(s)"
 if [ "$TLS" = 1 ]; then
   echo "+tls: wrk over https, keep-alive; ratios to nginx+tls"
   echo "+tls-new: bench/handshake.c -t$THREADS -c$CONNECTIONS -d$run_seconds, one request per new TLS connection (full handshake), p99 from connect to last byte; ratios to nginx+tls-new"
+fi
+if [ "$H2" = 1 ]; then
+  echo "+h2: h2load -t$THREADS -c$CONNECTIONS -m$H2_STREAMS -D $run_seconds over https (ALPN h2); +h2c: the same over http (h2c prior knowledge); p99 from h2load --log-file; ratios to nginx+h2 / nginx+h2c"
 fi
 printf "%-20s %12s %10s %14s %12s\n" target "requests/s" "p99 ms" "rps vs nginx" "p99 vs nginx"
 for t in "${all_targets[@]}"; do
@@ -321,10 +473,15 @@ for t in "${all_targets[@]}"; do
   r=$(median "${rps[$name]}"); l=$(median "${p99[$name]}")
   printf "%-20s %12s %10s %14s %12s\n" "$name" "$r" "$l" \
     "$(ratio "$r" "$(median "${rps[$base]:-}")")" "$(ratio "$l" "$(median "${p99[$base]:-}")")"
+  if [ -n "${warn[$name]:-}" ]; then printf "%-20s WARNING: %s\n" "$name" "${warn[$name]}"; fi
 done
 for t in "${tls_new_targets[@]}"; do
   name=${t%%:*}
   echo "$name: ${tls_seen[$name]} (last round)"
+done
+for t in "${h2_targets[@]}" "${h2c_targets[@]}"; do
+  name=${t%%:*}
+  echo "$name: ${h2_seen[$name]} (last round)"
 done
 
 echo

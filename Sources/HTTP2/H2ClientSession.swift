@@ -106,28 +106,15 @@ public final class H2ClientSession {
     }
 
     public func receive(_ bytes: UnsafeRawBufferPointer) throws(H2Session.ProtocolError) {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return }
-        let rc = nghttp2_session_mem_recv(session, base, bytes.count)
-        if rc < 0 { throw H2Session.ProtocolError(code: Int32(rc)) }
+        try SessionIO.receive(session, bytes)
     }
 
     public func send(budget: Int, _ sink: (UnsafeRawBufferPointer) -> Void) throws(H2Session.ProtocolError) {
-        var sent = 0
-        while sent < budget {
-            var data: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw H2Session.ProtocolError(code: Int32(n)) }
-            guard n > 0, let data else { return }
-            sink(UnsafeRawBufferPointer(start: data, count: n))
-            sent += n
-        }
+        try SessionIO.send(session, budget: budget, sink)
     }
 
-    public var isAlive: Bool {
-        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
-    }
-
-    public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+    public var isAlive: Bool { SessionIO.isAlive(session) }
+    public var wantsWrite: Bool { SessionIO.wantsWrite(session) }
 
     /// Whether new streams may still be opened here (no GOAWAY seen, ids left).
     public var acceptsStreams: Bool { nghttp2_session_check_request_allowed(session) != 0 }
@@ -141,34 +128,5 @@ public final class H2ClientSession {
 
     public func reset(_ stream: Int32, code: UInt32) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code)
-    }
-}
-
-/// nghttp2 header lists built from byte arrays, one contiguous copy per call.
-enum H2Fields {
-    static func withList(status: [UInt8]?, _ fields: [(name: [UInt8], value: [UInt8])],
-                         _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
-        var storage: [UInt8] = []
-        var spans: [(Int, Int, Int, Int)] = []
-        func add(_ name: [UInt8], _ value: [UInt8]) {
-            let n = storage.count
-            storage += name
-            let v = storage.count
-            storage += value
-            spans.append((n, name.count, v, value.count))
-        }
-        if let status { add(Array(":status".utf8), status) }
-        for field in fields { add(field.name, field.value) }
-        storage.append(0)
-        storage.withUnsafeMutableBufferPointer { raw in
-            guard let base = raw.baseAddress else { return }
-            let nva = spans.map { span in
-                nghttp2_nv(name: base + span.0, value: base + span.2, namelen: span.1, valuelen: span.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
-            }
-            nva.withUnsafeBufferPointer { list in
-                if let start = list.baseAddress { body(start, list.count) }
-            }
-        }
     }
 }

@@ -136,30 +136,18 @@ public final class H2Session {
 
     /// Feeds received bytes; throws on a connection error (a GOAWAY is then queued to send).
     public func receive(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return }
-        let rc = nghttp2_session_mem_recv(session, base, bytes.count)
-        if rc < 0 { throw ProtocolError(code: Int32(rc)) }
+        try SessionIO.receive(session, bytes)
     }
 
     /// Hands what nghttp2 wants to send to `sink`, stopping once about `budget` bytes went.
     public func send(budget: Int, _ sink: (UnsafeRawBufferPointer) -> Void) throws(ProtocolError) {
-        var sent = 0
-        while sent < budget {
-            var data: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw ProtocolError(code: Int32(n)) }
-            guard n > 0, let data else { return }
-            sink(UnsafeRawBufferPointer(start: data, count: n))
-            sent += n
-        }
+        try SessionIO.send(session, budget: budget, sink)
     }
 
     /// False once the session has nothing more to read or write: the connection can close.
-    public var isAlive: Bool {
-        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
-    }
+    public var isAlive: Bool { SessionIO.isAlive(session) }
 
-    public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+    public var wantsWrite: Bool { SessionIO.wantsWrite(session) }
 
     /// Starts a response; `fields` are lower-case names with values. With `body`, the body is
     /// pulled through the delegate's ``H2SessionDelegate/h2ResponseBody(_:into:)``.

@@ -52,22 +52,10 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
 
     /// Opens a connection; the connect completes asynchronously (requests queue meanwhile).
     static func open(worker: Worker) throws(SystemError) -> H2UpstreamConnection {
-        let address = worker.upstreamAddress
-        let fd = try Sys.socket(family: address.family)
-        var session: TLSSession?
-        if let tls = worker.settings.upstreamTLS {
-            do {
-                session = try tls.session(fd: fd)
-            } catch {
-                Sys.close(fd)
-                throw SystemError("SSL_new", errno: 0)
-            }
-        }
+        let (fd, session) = try worker.dialUpstream()
         let connection = H2UpstreamConnection(fd: fd, worker: worker, tls: session)
         do {
-            try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            try worker.loop.register(fd, connection)
-            connection.tcpConnected = try Sys.connect(fd, address)
+            connection.tcpConnected = try worker.startConnect(fd, connection)
             if connection.tcpConnected {
                 connection.writable = true
                 if session == nil { connection.connected = true }

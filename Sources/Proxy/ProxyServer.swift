@@ -1,6 +1,6 @@
 public import Config
 public import EventLoop
-public import Transport
+import Transport
 public import Tokens
 import Synchronization
 #if canImport(Glibc)

@@ -28,21 +28,10 @@ final class UpstreamPool {
 
     /// Opens a new connection; the connect completes asynchronously.
     func connect() throws(SystemError) -> UpstreamConnection {
-        let fd = try Sys.socket(family: address.family)
-        var session: TLSSession?
-        if let tls = worker.settings.upstreamTLS {
-            do {
-                session = try tls.session(fd: fd)
-            } catch {
-                Sys.close(fd)
-                throw SystemError("SSL_new", errno: 0)
-            }
-        }
+        let (fd, session) = try worker.dialUpstream()
         let connection = UpstreamConnection(fd: fd, worker: worker, tls: session)
         do {
-            try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            try worker.loop.register(fd, connection)
-            connection.tcpConnected = try Sys.connect(fd, address)
+            connection.tcpConnected = try worker.startConnect(fd, connection)
             if connection.tcpConnected {
                 connection.writable = true
                 // Plain TCP is ready at once; TLS starts its handshake on the first event.
@@ -74,5 +63,27 @@ final class UpstreamPool {
     func closeAll() {
         for connection in idle { connection.close() }
         idle.removeAll()
+    }
+}
+
+extension Worker {
+    /// A non-blocking socket towards the upstream, with its TLS session for an https upstream.
+    /// Both kinds of upstream connection (HTTP/1.1 pooled, HTTP/2 shared) start here.
+    func dialUpstream() throws(SystemError) -> (Int32, TLSSession?) {
+        let fd = try Sys.socket(family: upstreamAddress.family)
+        guard let tls = settings.upstreamTLS else { return (fd, nil) }
+        do {
+            return (fd, try tls.session(fd: fd))
+        } catch {
+            Sys.close(fd)
+            throw SystemError("SSL_new", errno: 0)
+        }
+    }
+
+    /// Registers `handler` for `fd` and starts connecting; true when the connect completed at once.
+    func startConnect(_ fd: Int32, _ handler: any EventHandler) throws(SystemError) -> Bool {
+        try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        try loop.register(fd, handler)
+        return try Sys.connect(fd, upstreamAddress)
     }
 }

@@ -7,38 +7,12 @@ import Testing
 /// sides (a client and a small server in Fixtures/grpc_peer.py), the proxy in between.
 @Suite("gRPC through the proxy", .serialized)
 struct GRPCTests {
-    static let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/grpc_peer.py").path
+    static let peer = PythonPeer.fixture("grpc_peer.py")
 
-    /// A gRPC server on an ephemeral loopback port, stopped when released (and after 60 s anyway).
-    final class Server {
-        let process = Process()
-        let port: UInt16
-
-        init(tls: Bool = false) throws {
-            let (fd, port) = RawClient.bindEphemeral(listening: false)
-            close(fd)
-            self.port = port
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            let pki = TestPKI.shared
-            process.arguments = tls ? ["python3", GRPCTests.peer, "serve-tls", String(port), pki.serverCert, pki.serverKey]
-                : ["python3", GRPCTests.peer, "serve", String(port)]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Wait (bounded) for "ready".
-            let deadline = Date().addingTimeInterval(15)
-            var seen = Data()
-            while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("ready") {
-                seen.append(out.fileHandleForReading.availableData)
-            }
-        }
-
-        deinit {
-            // SIGKILL: grpcio's threads can outlive a SIGTERM for a while.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    /// A gRPC server (Fixtures/grpc_peer.py), plain or TLS.
+    static func server(tls: Bool = false) throws -> PythonPeer {
+        let pki = TestPKI.shared
+        return try PythonPeer("grpc_peer.py", tls ? ["serve-tls", "{port}", pki.serverCert, pki.serverKey] : ["serve", "{port}"])
     }
 
     struct Result: Decodable {
@@ -56,12 +30,12 @@ struct GRPCTests {
         return try JSONDecoder().decode(Result.self, from: Data(line.utf8))
     }
 
-    static func harness(_ server: Server, extraYAML: String = "") throws -> Harness {
+    static func harness(_ server: PythonPeer, extraYAML: String = "") throws -> Harness {
         try Harness(upstreamPort: server.port, extraYAML: extraYAML, listenerYAML: H2Tests.cleartext, upstreamProtocol: "h2")
     }
 
     @Test func unaryAndStreamingCallsWithMetadataAndTrailers() throws {
-        let server = try Server()
+        let server = try Self.server()
         let harness = try Self.harness(server)
         let unary = try Self.call(harness.port, "Unary", "hello", metadata: ["k=v", "x-ms-client-principal-id=forged"])
         #expect(unary.code == "OK", "\(unary)")
@@ -82,7 +56,7 @@ struct GRPCTests {
     }
 
     @Test func refusedCallsAreUnauthenticatedOrPermissionDenied() throws {
-        let server = try Server()
+        let server = try Self.server()
         let tokens = try Self.harness(server, extraYAML: try H2Tests.authYAML())
         let unauthenticated = try Self.call(tokens.port, "Unary", "hello")
         #expect(unauthenticated.code == "UNAUTHENTICATED", "\(unauthenticated)")
@@ -101,7 +75,7 @@ struct GRPCTests {
     }
 
     @Test func anHTTP2UpstreamOverTLSIsVerifiedAndCarriesTheCalls() throws {
-        let server = try Server(tls: true)
+        let server = try Self.server(tls: true)
         let pki = TestPKI.shared
         let config = try PortcullisConfig.parse(yaml: """
         listeners: [{address: "127.0.0.1:0", protocols: [http/1.1, h2]}]

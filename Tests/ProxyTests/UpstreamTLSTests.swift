@@ -7,37 +7,13 @@ import Testing
 /// `upstream.tls.ca` and its name, SNI sent, a client certificate presented when configured.
 @Suite("TLS to the upstream", .serialized)
 struct UpstreamTLSTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/https_backend.py").path
-
-    final class Backend {
-        let process = Process()
-        let port: UInt16
-
-        init(clientCA: String? = nil) throws {
-            let pki = TestPKI.shared
-            let (fd, port) = RawClient.bindEphemeral(listening: false)
-            close(fd)
-            self.port = port
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", UpstreamTLSTests.script, String(port), pki.serverCert, pki.serverKey] + (clientCA.map { [$0] } ?? [])
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(15)
-            var seen = Data()
-            while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("ready") {
-                seen.append(out.fileHandleForReading.availableData)
-            }
-        }
-
-        deinit {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    /// An HTTPS echo backend (Fixtures/https_backend.py) with the test PKI's localhost certificate.
+    static func backend(clientCA: String? = nil) throws -> PythonPeer {
+        let pki = TestPKI.shared
+        return try PythonPeer("https_backend.py", ["{port}", pki.serverCert, pki.serverKey] + (clientCA.map { [$0] } ?? []))
     }
 
-    static func proxy(_ backend: Backend, tls: String) throws -> (ProxyServer, UInt16) {
+    static func proxy(_ backend: PythonPeer, tls: String) throws -> (ProxyServer, UInt16) {
         let config = try PortcullisConfig.parse(yaml: """
         listeners: [{address: "127.0.0.1:0"}]
         upstream:
@@ -55,7 +31,7 @@ struct UpstreamTLSTests {
 
     @Test func anHTTPSUpstreamIsVerifiedAndSpokenToOverTLS() throws {
         let pki = TestPKI.shared
-        let backend = try Backend()
+        let backend = try Self.backend()
         let (server, port) = try Self.proxy(backend, tls: "{ca: \"\(pki.caCert)\"}")
         defer { server.shutdown(drainMillis: 200) }
         let first = try RawClient.exchange(port: port, bytes: Array("GET /a HTTP/1.1\r\nHost: svc\r\n\r\n".utf8), responses: 1, halfClose: false)
@@ -69,7 +45,7 @@ struct UpstreamTLSTests {
 
     @Test func anUpstreamCertificateFromAnotherCAOrForAnotherNameIs502() throws {
         let pki = TestPKI.shared
-        let backend = try Backend()
+        let backend = try Self.backend()
         let (untrusted, port) = try Self.proxy(backend, tls: "{ca: \"\(pki.otherCACert)\"}")
         defer { untrusted.shutdown(drainMillis: 200) }
         let response = try RawClient.exchange(port: port, bytes: Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), responses: 1, halfClose: false)
@@ -83,7 +59,7 @@ struct UpstreamTLSTests {
 
     @Test func aClientCertificateIsPresentedWhenTheUpstreamAsks() throws {
         let pki = TestPKI.shared
-        let backend = try Backend(clientCA: pki.caCert)
+        let backend = try Self.backend(clientCA: pki.caCert)
         let (without, port) = try Self.proxy(backend, tls: "{ca: \"\(pki.caCert)\"}")
         defer { without.shutdown(drainMillis: 200) }
         #expect(try RawClient.exchange(port: port, bytes: Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), responses: 1, halfClose: false).status == 502)

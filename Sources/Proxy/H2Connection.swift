@@ -149,7 +149,10 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                     return
                 }
             }
-            guard !waitingForRoom.isEmpty else { break }
+            // The budget can stop nghttp2 short of what it has ready; if the socket then took
+            // everything, no event will come to ask for the rest: go round again.
+            let more = writable && output.isEmpty && session.wantsWrite
+            guard !waitingForRoom.isEmpty || more else { break }
             if rounds == 8 {
                 // Fairness: the rest on the next iteration.
                 worker.loop.resumeSoon(self)

@@ -31,6 +31,8 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     private var hangup = false
     private var draining = false
     private var flushing = false
+    /// Bytes reached the client since the last deadline (see ``deadlinePassed(now:)``).
+    private var wroteSinceDeadline = false
     private(set) var streams: [Int32: H2Stream] = [:]
     /// Streams whose upstream reading stopped for want of room, to resume after a send.
     var waitingForRoom: [H2Stream] = []
@@ -142,12 +144,14 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 return
             }
             if writable, !output.isEmpty {
+                let before = output.readableBytes
                 do {
                     if try !transport.write(from: output) { writable = false }
                 } catch {
                     close()
                     return
                 }
+                if output.readableBytes < before { wroteSinceDeadline = true }
             }
             // The budget can stop nghttp2 short of what it has ready; if the socket then took
             // everything, no event will come to ask for the rest: go round again.
@@ -238,7 +242,18 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             session.terminate(code: 0)
             flushSession()
             close()
+            return
         }
+        // Streams are open, each under its own timer, but a stream's end (its last DATA, or the
+        // RST_STREAM of its timeout) still has to reach the client. Output waiting with nothing
+        // written for a whole idle period is a client that stopped reading: close. Otherwise
+        // look again later, so the connection is never without a deadline.
+        if !output.isEmpty && !wroteSinceDeadline {
+            close()
+            return
+        }
+        wroteSinceDeadline = false
+        worker.loop.setDeadline(self, at: now + worker.settings.idleMillis)
     }
 
     func drain() {

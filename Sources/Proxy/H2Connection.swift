@@ -39,6 +39,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     private lazy var session = H2Session(delegate: self, limits: worker.h2Limits)
 
     static let highWater = 256 * 1024
+    static let enhanceYourCalm: UInt32 = 0xb
 
     init(from connection: ClientConnection) {
         fd = connection.fd
@@ -90,13 +91,26 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 do {
                     try session.receive(input.readable)
                 } catch {
-                    // nghttp2 queued a GOAWAY with the error's code: send it, then close.
                     input.clear()
-                    flushSession()
+                    if session.flood != nil {
+                        // nghttp2 found the flood and can send nothing more: say why by hand.
+                        session.goawayFrame(errorCode: Self.enhanceYourCalm).withUnsafeBytes { output.append($0) }
+                    } else {
+                        // nghttp2 queued a GOAWAY with the error's code: send it, then close.
+                        flushSession()
+                    }
                     closeAfterFlush()
                     return
                 }
                 input.clear()
+                if session.flood != nil {
+                    // Over a frame budget: the GOAWAY(ENHANCE_YOUR_CALM) goes out as far as
+                    // the socket takes it, and the connection closes now, not when the client
+                    // gets round to reading.
+                    flushSession()
+                    closeAfterFlush()
+                    return
+                }
             }
             flushSession()
             if closed { return }
@@ -170,7 +184,9 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     }
 
     private func closeAfterFlush() {
-        if output.isEmpty || !writable { close() } else { _ = try? transport.write(from: output); close() }
+        guard !closed else { return }
+        if !output.isEmpty { _ = try? transport.write(from: output) }
+        close()
     }
 
     // MARK: Session events

@@ -118,7 +118,12 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 close()
                 return
             }
-            guard readable, output.readableBytes < Self.highWater else { return }
+            // Reading goes on while the output waits for the client: nghttp2 takes no more
+            // response bytes than the output has room for, request bodies are flow-controlled
+            // and streams are capped, so what a client that does not read can still make us
+            // queue is ACKs, and nghttp2 counts those (H2Limits.maxOutboundAcks). Stopping here
+            // instead would leave a PING or SETTINGS flood parked until the idle timeout.
+            guard readable else { return }
             do {
                 switch try transport.read(into: input, maxHeld: 64 * 1024) {
                 case .read(_, let filled):

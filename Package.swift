@@ -102,6 +102,8 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],
+            // Fixtures: the raw-frame HTTP/2 clients of the flood tests.
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

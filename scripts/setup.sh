@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12.
+# Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12,
+# and the Python `h2` package the HTTP/2 flood tests build their raw frames with.
 set -euo pipefail
 packages=(libssl-dev libnghttp2-dev libcurl4-openssl-dev pkg-config curl)
 missing=()
@@ -10,4 +11,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+# Tests/ProxyTests/Fixtures/h2flood.py: hpack (and h2) from PyPI, installed only when missing.
+if ! python3 -c 'import h2, hpack' >/dev/null 2>&1; then
+  python3 -m pip install -q h2 || python3 -m pip install -q --break-system-packages h2
 fi

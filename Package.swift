@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],
-            exclude: ["Fixtures"],
+            // Fixtures: the Python peers of the HTTP/2 flood, gRPC and upstream-TLS tests.
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

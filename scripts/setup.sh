@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12.
+# Installs the C libraries Portcullis links (and the tools its tests and load runs use) on Debian 12,
+# and the Python `h2` package the HTTP/2 flood tests build their raw frames with.
 set -euo pipefail
 packages=(libssl-dev libnghttp2-dev libcurl4-openssl-dev pkg-config curl openssl nghttp2-client)
 missing=()
@@ -14,5 +15,10 @@ fi
 
 # gRPC round trips in the tests use Python's grpcio (a small peer in Tests/ProxyTests/Fixtures).
 if ! python3 -c 'import grpc' >/dev/null 2>&1; then
-  python3 -m pip install -q grpcio
+  python3 -m pip install -q grpcio || python3 -m pip install -q --break-system-packages grpcio
+fi
+
+# Tests/ProxyTests/Fixtures/h2flood.py: hpack (and h2) from PyPI, installed only when missing.
+if ! python3 -c 'import h2, hpack' >/dev/null 2>&1; then
+  python3 -m pip install -q h2 || python3 -m pip install -q --break-system-packages h2
 fi

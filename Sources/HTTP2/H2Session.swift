@@ -1,4 +1,7 @@
 import CNghttp2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What an HTTP/2 server session tells the connection that owns it. Called from inside
 /// ``H2Session/receive(_:)`` and ``H2Session/send(into:)``, on the loop thread.
@@ -29,20 +32,134 @@ public enum H2BodyChunk {
     case later
 }
 
-/// Limits a server session holds its clients to.
+/// How many frames of one kind a client may send on one connection: `burst` at once, then
+/// `perSecond` more each second (a token bucket refilled in whole seconds, like nghttp2's own
+/// rate limits). The frame that finds the bucket empty ends the connection with
+/// GOAWAY(ENHANCE_YOUR_CALM).
+public struct FrameBudget: Sendable, Equatable {
+    public var burst: UInt64
+    public var perSecond: UInt64
+
+    public init(burst: UInt64, perSecond: UInt64) {
+        self.burst = burst
+        self.perSecond = perSecond
+    }
+}
+
+/// Limits a server session holds its clients to: the one place for these numbers. nghttp2 1.52
+/// (with Debian's security backports) enforces some itself; the frame budgets it lacks are
+/// counted by ``H2Session`` in its callbacks. The bar is what nghttp2's newer releases and
+/// Envoy do by default; each number says why it is what it is.
+///
+/// PING has no budget of its own: a PING costs one ACK, and a client that does not read its
+/// ACKs is cut off by `maxOutboundAcks`; one that reads them is sending traffic like any other
+/// (gRPC's flow-control probes are PINGs, legitimately frequent while data flows).
 public struct H2Limits: Sendable {
+    /// Streams open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so also the most requests one
+    /// client connection can have at the upstream: a reset stream closes its upstream
+    /// connection at once. RFC 9113 §6.5.2 asks for no fewer than 100; nginx uses 128.
     public var maxConcurrentStreams: UInt32 = 100
     public var maxHeaderListBytes: UInt32 = 65_536
     /// Per-stream receive window; the connection window is the same times the stream limit.
     public var initialWindow: UInt32 = 256 * 1024
-    /// RST_STREAM frames a client may send: a burst, then so many per second (rapid reset).
-    public var resetBurst: UInt64 = 200
-    public var resetsPerSecond: UInt64 = 33
-    /// SETTINGS entries in one frame, CONTINUATION frames after one HEADERS.
+
+    // Enforced by nghttp2 itself.
+
+    /// SETTINGS entries in one frame (nghttp2's default): seven settings exist, so a frame
+    /// with more than 32 is an attack on the parser, answered with ENHANCE_YOUR_CALM.
     public var maxSettings: Int = 32
+    /// CONTINUATION frames after one HEADERS (CVE-2024-28182, the 2024 CONTINUATION class):
+    /// nghttp2 1.61's default. Real header blocks fit in HEADERS plus a few at most; past 8
+    /// nghttp2 stops the session (the connection then sends GOAWAY(ENHANCE_YOUR_CALM) itself).
     public var maxContinuations: Int = 8
+    /// PING and SETTINGS ACKs queued inside nghttp2 and not yet taken by the connection's
+    /// output, which stops taking at 256 KiB: a client that floods and never reads
+    /// (CVE-2019-9512, CVE-2019-9515) is cut off here. nghttp2's default, and Envoy's
+    /// max_outbound_control_frames.
+    public var maxOutboundAcks: Int = 1000
+
+    // Counted by H2Session; over budget → GOAWAY(ENHANCE_YOUR_CALM) and close.
+
+    /// RST_STREAM frames from the client (rapid reset, CVE-2023-44487): each reset stream may
+    /// already have started a request upstream, so this bounds the requests a reset loop can
+    /// start to 200 + 33 a second. A browser leaving a page cancels at most a page's worth of
+    /// streams (≤ maxConcurrentStreams) at once; 200 covers two. nghttp2 1.57's default is
+    /// 1000 + 33/s; nghttp2 is given these numbers too, as a backstop (it answers with
+    /// INTERNAL_ERROR, so the session's own count acts first).
+    public var resets = FrameBudget(burst: 200, perSecond: 33)
+    /// Frames nghttp2 answers with RST_STREAM (a stream error: a malformed header, DATA past
+    /// Content-Length, a zero window increment, a stream over the limit...). Each is a reset
+    /// the client caused on purpose, the way around the RST_STREAM budget (2025's
+    /// "MadeYouReset"), and bounded like it. A working client causes none, except streams
+    /// refused because it opened more than 100 before our SETTINGS reached it: the burst lets
+    /// such a client open 300 in its first round trip. nghttp2 ≥ 1.62 counts all of these as
+    /// "glitches" (1000 + 33/s, shared with the kinds below).
+    public var streamErrors = FrameBudget(burst: 200, perSecond: 10)
+    /// DATA frames with no data and no END_STREAM: they move nothing. Some clients send one to
+    /// flush before END_STREAM; none sends a stream of them. Envoy closes the connection at the
+    /// second in a row (max_consecutive_inbound_frames_with_empty_payload: 1); nghttp2 ≥ 1.62
+    /// counts each as a glitch.
+    public var emptyData = FrameBudget(burst: 100, perSecond: 10)
+    /// PRIORITY frames (RFC 7540 priorities, deprecated by RFC 9113): each reshapes nghttp2's
+    /// dependency tree. Clients that still send them send a handful per connection and one
+    /// per reprioritised stream, so 200 is two reprioritisations of every stream at once.
+    /// Envoy allows 100 per stream opened (+100); nghttp2 ≥ 1.62 counts each as a glitch.
+    public var priority = FrameBudget(burst: 200, perSecond: 50)
+    /// WINDOW_UPDATE frames. A client sends them as it reads our DATA, at most one for the
+    /// stream and one for the connection per DATA frame, so each DATA frame sent adds
+    /// `windowUpdatesPerDataFrame` (twice that) to this budget; the bucket itself covers the
+    /// windows a client opens at the start or grows later. Envoy allows
+    /// 5 + 2 × (streams opened + 10 × DATA frames sent).
+    public var windowUpdates = FrameBudget(burst: 200, perSecond: 100)
+    public var windowUpdatesPerDataFrame: UInt64 = 4
+    /// SETTINGS frames (not ACKs): each is owed an ACK and may touch every open stream (a new
+    /// initial window). Clients send one at the start and rarely another; nghttp2 alone
+    /// bounds them only through unsent ACKs, i.e. not at all for a client that reads.
+    public var settings = FrameBudget(burst: 100, perSecond: 10)
 
     public init() {}
+}
+
+/// Which budget a client went over (``H2Session/flood``).
+public enum H2Flood: String, Sendable {
+    case resets, streamErrors, emptyData, priority, windowUpdates, settings
+    /// Found by nghttp2 itself: ACKs the client does not read, or a header block that never ends.
+    case outboundAcks, continuations
+}
+
+/// A token bucket for one ``FrameBudget``.
+struct FrameBucket {
+    let burst: UInt64
+    let perSecond: UInt64
+    private var tokens: UInt64
+    private var stamp: UInt64
+
+    init(_ budget: FrameBudget, now: UInt64) {
+        burst = budget.burst
+        perSecond = budget.perSecond
+        tokens = budget.burst
+        stamp = now
+    }
+
+    /// Takes one frame's token; false when the budget is spent.
+    mutating func take(now: UInt64) -> Bool {
+        if now > stamp {
+            // Refill only up to the burst: tokens earned by progress (`earn`) are kept.
+            if tokens < burst {
+                let (refill, overflow) = (now - stamp).multipliedReportingOverflow(by: perSecond)
+                tokens = overflow ? burst : min(burst, tokens + min(refill, burst))
+            }
+            stamp = now
+        }
+        guard tokens > 0 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// Frames the client may send because of work we did (e.g. DATA frames sent).
+    mutating func earn(_ count: UInt64) {
+        tokens = tokens.addingReportingOverflow(count).overflow ? .max : tokens + count
+    }
 }
 
 /// The framing, HPACK and flow control of one HTTP/2 server connection (nghttp2). It knows no
@@ -51,6 +168,16 @@ public struct H2Limits: Sendable {
 public final class H2Session {
     private var session: OpaquePointer?
     public unowned let delegate: any H2SessionDelegate
+    private var resets: FrameBucket
+    private var streamErrors: FrameBucket
+    private var emptyData: FrameBucket
+    private var priority: FrameBucket
+    private var windowUpdates: FrameBucket
+    private var settingsFrames: FrameBucket
+    private let windowUpdatesPerDataFrame: UInt64
+    /// The budget the client went over, once it has: the session is ending with
+    /// GOAWAY(ENHANCE_YOUR_CALM) and the connection should close as soon as that is sent.
+    public private(set) var flood: H2Flood?
 
     public struct ProtocolError: Error, CustomStringConvertible {
         public let code: Int32
@@ -59,6 +186,14 @@ public final class H2Session {
 
     public init(delegate: any H2SessionDelegate, limits: H2Limits = H2Limits()) {
         self.delegate = delegate
+        let now = Self.nowSeconds()
+        resets = FrameBucket(limits.resets, now: now)
+        streamErrors = FrameBucket(limits.streamErrors, now: now)
+        emptyData = FrameBucket(limits.emptyData, now: now)
+        priority = FrameBucket(limits.priority, now: now)
+        windowUpdates = FrameBucket(limits.windowUpdates, now: now)
+        settingsFrames = FrameBucket(limits.settings, now: now)
+        windowUpdatesPerDataFrame = limits.windowUpdatesPerDataFrame
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, user in
@@ -91,10 +226,36 @@ public final class H2Session {
                     me.delegate.h2RequestEnded(stream)
                 }
             case NGHTTP2_DATA.rawValue:
-                if endStream { me.delegate.h2RequestEnded(stream) }
+                if endStream {
+                    me.delegate.h2RequestEnded(stream)
+                } else if frame.pointee.hd.length <= frame.pointee.data.padlen {
+                    // No data (padding at most) and no end: a frame that moves nothing.
+                    me.spend(.emptyData)
+                }
+            case NGHTTP2_RST_STREAM.rawValue:
+                me.spend(.resets)
+            case NGHTTP2_PRIORITY.rawValue:
+                me.spend(.priority)
+            case NGHTTP2_WINDOW_UPDATE.rawValue:
+                me.spend(.windowUpdates)
+            case NGHTTP2_SETTINGS.rawValue:
+                if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { me.spend(.settings) }
             default:
                 break
             }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks) { _, _, _, user in
+            // nghttp2 answered the frame with RST_STREAM (or is ending the session anyway).
+            guard let user else { return 0 }
+            Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue().spend(.streamErrors)
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, user in
+            guard let frame, let user, frame.pointee.hd.type == UInt8(NGHTTP2_DATA.rawValue) else { return 0 }
+            let me = Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()
+            // The client will open its windows again for this frame's bytes.
+            me.windowUpdates.earn(me.windowUpdatesPerDataFrame)
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, user in
@@ -113,9 +274,10 @@ public final class H2Session {
         // The window is given back only as the upstream takes the bytes (backpressure).
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_settings(option, limits.maxSettings)
-        nghttp2_option_set_stream_reset_rate_limit(option, limits.resetBurst, limits.resetsPerSecond)
+        // The same budget the session counts (and acts on first, with ENHANCE_YOUR_CALM).
+        nghttp2_option_set_stream_reset_rate_limit(option, limits.resets.burst, limits.resets.perSecond)
         nghttp2_option_set_max_continuations(option, limits.maxContinuations)
-        nghttp2_option_set_max_outbound_ack(option, 1000)
+        nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)
         let user = Unmanaged.passUnretained(self).toOpaque()
         nghttp2_session_server_new2(&session, callbacks, user, option)
         nghttp2_option_del(option)
@@ -134,9 +296,56 @@ public final class H2Session {
 
     deinit { nghttp2_session_del(session) }
 
-    /// Feeds received bytes; throws on a connection error (a GOAWAY is then queued to send).
+    /// Feeds received bytes; throws on a fatal error. Then the session is unusable: when
+    /// ``flood`` is set, the client flooded us and deserves ``goawayFrame(errorCode:)``'s
+    /// ENHANCE_YOUR_CALM; for other errors nghttp2 may have queued a GOAWAY of its own.
     public func receive(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) {
-        try SessionIO.receive(session, bytes)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return }
+        let rc = nghttp2_session_mem_recv(session, base, bytes.count)
+        if rc < 0 {
+            switch Int32(rc) {
+            case NGHTTP2_ERR_FLOODED.rawValue: flood = flood ?? .outboundAcks
+            case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue: flood = flood ?? .continuations
+            default: break
+            }
+            throw ProtocolError(code: Int32(rc))
+        }
+    }
+
+    /// One more frame of a budgeted kind; over budget, the session ends with ENHANCE_YOUR_CALM
+    /// (nghttp2 ignores the rest of the input and sends the GOAWAY next).
+    private func spend(_ kind: H2Flood) {
+        guard flood == nil else { return }
+        let now = Self.nowSeconds()
+        let allowed: Bool
+        switch kind {
+        case .resets: allowed = resets.take(now: now)
+        case .streamErrors: allowed = streamErrors.take(now: now)
+        case .emptyData: allowed = emptyData.take(now: now)
+        case .priority: allowed = priority.take(now: now)
+        case .windowUpdates: allowed = windowUpdates.take(now: now)
+        case .settings: allowed = settingsFrames.take(now: now)
+        case .outboundAcks, .continuations: allowed = true
+        }
+        guard !allowed else { return }
+        flood = kind
+        _ = nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
+    }
+
+    private static func nowSeconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt64(now.tv_sec)
+    }
+
+    /// A GOAWAY frame to write by hand after a fatal error, when nghttp2 can send nothing more.
+    public func goawayFrame(errorCode: UInt32) -> [UInt8] {
+        let last = UInt32(max(0, nghttp2_session_get_last_proc_stream_id(session)))
+        var frame: [UInt8] = [0, 0, 8, UInt8(NGHTTP2_GOAWAY.rawValue), 0, 0, 0, 0, 0]
+        for value in [last, errorCode] {
+            frame += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        }
+        return frame
     }
 
     /// Hands what nghttp2 wants to send to `sink`, stopping once about `budget` bytes went.

@@ -31,12 +31,15 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     private var hangup = false
     private var draining = false
     private var flushing = false
+    /// Bytes reached the client since the last deadline (see ``deadlinePassed(now:)``).
+    private var wroteSinceDeadline = false
     private(set) var streams: [Int32: H2Stream] = [:]
     /// Streams whose upstream reading stopped for want of room, to resume after a send.
     var waitingForRoom: [H2Stream] = []
     private lazy var session = H2Session(delegate: self, limits: worker.h2Limits)
 
     static let highWater = 256 * 1024
+    static let enhanceYourCalm: UInt32 = 0xb
 
     init(from connection: ClientConnection) {
         fd = connection.fd
@@ -88,13 +91,26 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 do {
                     try session.receive(input.readable)
                 } catch {
-                    // nghttp2 queued a GOAWAY with the error's code: send it, then close.
                     input.clear()
-                    flushSession()
+                    if session.flood != nil {
+                        // nghttp2 found the flood and can send nothing more: say why by hand.
+                        session.goawayFrame(errorCode: Self.enhanceYourCalm).withUnsafeBytes { output.append($0) }
+                    } else {
+                        // nghttp2 queued a GOAWAY with the error's code: send it, then close.
+                        flushSession()
+                    }
                     closeAfterFlush()
                     return
                 }
                 input.clear()
+                if session.flood != nil {
+                    // Over a frame budget: the GOAWAY(ENHANCE_YOUR_CALM) goes out as far as
+                    // the socket takes it, and the connection closes now, not when the client
+                    // gets round to reading.
+                    flushSession()
+                    closeAfterFlush()
+                    return
+                }
             }
             flushSession()
             if closed { return }
@@ -102,7 +118,12 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 close()
                 return
             }
-            guard readable, output.readableBytes < Self.highWater else { return }
+            // Reading goes on while the output waits for the client: nghttp2 takes no more
+            // response bytes than the output has room for, request bodies are flow-controlled
+            // and streams are capped, so what a client that does not read can still make us
+            // queue is ACKs, and nghttp2 counts those (H2Limits.maxOutboundAcks). Stopping here
+            // instead would leave a PING or SETTINGS flood parked until the idle timeout.
+            guard readable else { return }
             do {
                 switch try transport.read(into: input, maxHeld: 64 * 1024) {
                 case .read(_, let filled):
@@ -142,12 +163,14 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 return
             }
             if writable, !output.isEmpty {
+                let before = output.readableBytes
                 do {
                     if try !transport.write(from: output) { writable = false }
                 } catch {
                     close()
                     return
                 }
+                if output.readableBytes < before { wroteSinceDeadline = true }
             }
             // Go round again while there is something to do: streams that can read again, or
             // frames nghttp2 could not produce because the output was full until this write.
@@ -166,7 +189,9 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     }
 
     private func closeAfterFlush() {
-        if output.isEmpty || !writable { close() } else { _ = try? transport.write(from: output); close() }
+        guard !closed else { return }
+        if !output.isEmpty { _ = try? transport.write(from: output) }
+        close()
     }
 
     // MARK: Session events
@@ -238,7 +263,18 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             session.terminate(code: 0)
             flushSession()
             close()
+            return
         }
+        // Streams are open, each under its own timer, but a stream's end (its last DATA, or the
+        // RST_STREAM of its timeout) still has to reach the client. Output waiting with nothing
+        // written for a whole idle period is a client that stopped reading: close. Otherwise
+        // look again later, so the connection is never without a deadline.
+        if !output.isEmpty && !wroteSinceDeadline {
+            close()
+            return
+        }
+        wroteSinceDeadline = false
+        worker.loop.setDeadline(self, at: now + worker.settings.idleMillis)
     }
 
     func drain() {

@@ -93,6 +93,7 @@ extension H2Stream {
         upstreamFields = []
         if endStream {
             responseEnded = true
+            answered = true
             log(status: upstreamStatus, decision: "forwarded", reason: "allowed")
         }
         connection.flushSession()
@@ -114,7 +115,10 @@ extension H2Stream {
     private func endResponse() {
         responseEnded = true
         h2Upstream = nil
-        worker.loop.clearDeadline(self)
+        // As for an HTTP/1.1 upstream: the timer stays until the stream ends, or a client with
+        // no window would hold the stream forever.
+        answered = true
+        arm(.transfer, worker.settings.idleMillis)
         wakeResponse()
     }
 

@@ -57,6 +57,9 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     /// Upstream reading stopped because the body buffer was full.
     private var pausedForRoom = false
     var timerPhase = ClientConnection.TimerPhase.upstreamConnect
+    /// The whole answer (or a refusal) is with nghttp2 or in `responseBuffer`: what keeps the
+    /// stream open now is the client (no window to take the body, or a request never ended).
+    var answered = false
 
     // Log.
     private var requestStart: Int64 = 0
@@ -229,6 +232,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         log(status: status, decision: "rejected", reason: decision.code)
         closeUpstream(reusable: false)
         requestDone = true
+        answered = true
+        arm(.transfer, worker.settings.idleMillis)
     }
 
     /// gRPC's codes for the proxy's refusals, as Envoy answers them.
@@ -520,6 +525,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             responseBuffer.consume(count)
             // An HTTP/2 upstream gets its window back as the client takes the bytes.
             if let h2Upstream { h2Upstream.consume(h2UpstreamID, count) }
+            // The client took bytes: the transfer is moving.
+            if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
             if pausedForRoom {
                 pausedForRoom = false
                 connection.waitingForRoom.append(self)
@@ -542,7 +549,10 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     private func finishUpstream() {
         guard let upstream else { return }
         self.upstream = nil
-        worker.loop.clearDeadline(self)
+        // The upstream is done, but the client may have no window for the rest: the timer
+        // stays until the stream ends, or such a client would hold the stream forever.
+        answered = true
+        arm(.transfer, worker.settings.idleMillis)
         if response.keepAlive && requestDone && upstream.input.isEmpty && upstream.output.isEmpty && !worker.draining {
             worker.pool.release(upstream)
         } else {
@@ -598,6 +608,14 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     func deadlinePassed(now: Int64) {
         guard !finished else { return }
+        if answered {
+            // Only the client holds the stream open (a zero window, or a request body that
+            // never ends): give up on it, so its buffers go too.
+            if !logged { log(status: response.status, decision: "aborted", reason: "connection_aborted") }
+            connection.reset(id, code: 8)  // CANCEL
+            connection.flushSession()
+            return
+        }
         // Connect, response or a stalled transfer: the same answer (or a reset once begun).
         fail(.upstreamTimeout)
     }

@@ -13,6 +13,9 @@ public final class ClientTLS: @unchecked Sendable {
 
     public init(_ settings: UpstreamSettings, protocolName: ApplicationProtocol) throws(ConfigError) {
         let tls = settings.tls ?? UpstreamTLSSettings()
+        try tls.ca?.requireReadable("CA bundle")
+        try tls.cert?.requireReadable("client certificate")
+        try tls.key?.requireReadable("client key")
         OpenSSLErrors.clear()
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {
             throw ConfigError(key: "upstream.url", line: nil, reason: "cannot create a TLS context: \(OpenSSLErrors.drain())")

@@ -1,4 +1,18 @@
+public import Config
 import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LocatedValue {
+    /// A file named by the config that the process cannot read: an error naming the key, in
+    /// plain words rather than OpenSSL's error stack.
+    func requireReadable(_ what: String) throws(ConfigError) {
+        guard access(value, R_OK) == 0 else {
+            throw error("cannot read \(what) '\(value)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
 
 /// OpenSSL keeps errors in a per-thread queue; these drain it into one readable line.
 enum OpenSSLErrors {
@@ -14,7 +28,9 @@ enum OpenSSLErrors {
             // "error:0A00009C:SSL routines::http request" → keep the words after the last colon group.
             parts.append(line.split(separator: ":", omittingEmptySubsequences: false).suffix(1).joined())
         }
-        return parts.isEmpty ? "no detail from OpenSSL" : parts.joined(separator: "; ")
+        var unique: [String] = []
+        for part in parts where !unique.contains(part) { unique.append(part) }
+        return unique.isEmpty ? "no detail from OpenSSL" : unique.joined(separator: "; ")
     }
 
     static func clear() { ERR_clear_error() }

@@ -57,6 +57,9 @@ public final class ServerTLS: @unchecked Sendable {
     }
 
     private static func makeContext(_ certificate: TLSSettings.Certificate, _ settings: TLSSettings) throws(ConfigError) -> Context {
+        try certificate.cert.requireReadable("certificate chain")
+        try certificate.key.requireReadable("private key")
+        try settings.clientCertificates?.ca.requireReadable("CA bundle")
         OpenSSLErrors.clear()
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
             throw certificate.cert.error("cannot create a TLS context: \(OpenSSLErrors.drain())")

@@ -100,7 +100,17 @@ enum EffectiveSettings {
             }
             lines.append(line)
         }
-        lines.append("upstream      \(c.upstream.url)  idle pool \(c.upstream.maxIdleConnections)/worker, connect \(c.upstream.connectTimeout), response \(c.upstream.responseTimeout)")
+        var upstream = "upstream      \(c.upstream.url)  "
+        upstream += c.upstream.protocolVersion == .h2
+            ? "HTTP/2 (one multiplexed connection per worker; HTTP/1.1 clients get 505)"
+            : "HTTP/1.1, idle pool \(c.upstream.maxIdleConnections)/worker"
+        upstream += ", connect \(c.upstream.connectTimeout), response \(c.upstream.responseTimeout)"
+        if c.upstream.secure {
+            let tls = c.upstream.tls
+            upstream += "; TLS verified against \(tls?.ca?.value ?? "the system CA store") for '\(tls?.serverName ?? c.upstream.host)'"
+            if tls?.cert != nil { upstream += ", client certificate \(tls?.cert?.value ?? "")" }
+        }
+        lines.append(upstream)
         lines.append("workers       \(c.workers.map(String.init) ?? "auto")")
         lines.append("limits        header bytes \(c.limits.maxHeaderBytes), headers \(c.limits.maxHeaders), target bytes \(c.limits.maxRequestTargetBytes)")
         lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain), TLS handshake \(c.timeouts.tlsHandshake)")

@@ -56,6 +56,22 @@ struct CLITests {
         }
     }
 
+    @Test func anUnreadableCertificateIsOneLineNamingTheKeyAndExitsBeforeListening() throws {
+        let path = try writeConfig("""
+        listeners:
+          - address: "127.0.0.1:18997"
+            tls: {certificates: [{cert: /nonexistent/tls.crt, key: /nonexistent/tls.key}]}
+        upstream: {url: "http://127.0.0.1:8000"}
+        """)
+        for command in ["check", "serve"] {
+            let result = try run([command, "--config", path])
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("'listeners[0].tls.certificates[0].cert'"))
+            #expect(result.stderr.contains("cannot read certificate chain '/nonexistent/tls.crt'"))
+        }
+    }
+
     @Test func missingFileIsAClearError() throws {
         let result = try run(["check", "--config", "/nonexistent/portcullis.yaml"])
         #expect(result.status == 2)

@@ -294,11 +294,11 @@ def unknown_setting(p):
     return [1]
 
 
-def decreasing_stream_id(p):
-    # §5.1.1: stream 5 opened, then HEADERS on stream 3 (a lower, never used id).
-    p.send(headers(5, fields(path="/five")) + headers(3, fields(extra=[MARK])))
-    p.pump(lambda: 5 in p.ended)
-    return []
+def trailers_on_an_earlier_stream(p):
+    # §5.1.1's rule is about new streams: HEADERS (trailers) on an open lower stream is fine.
+    p.send(headers(1, fields("POST"), end_stream=False) + frame(DATA, 0, 1, b"body") + headers(3)
+           + headers(1, [("x-trailer", "1")]))
+    return [1, 3]
 
 
 def te_trailers(p):
@@ -345,7 +345,9 @@ CASES = {
     "data-on-half-closed-remote-stream": on_stream(headers(1) + frame(DATA, END_STREAM, 1, b"late")),
     # §5.1.1 stream identifiers
     "headers-on-even-stream": connection_error(headers(2)),
-    "decreasing-stream-id": decreasing_stream_id,
+    # Stream 5 opened, then HEADERS on stream 3 (a lower id, never used).
+    "decreasing-stream-id": connection_error(headers(5, fields(path="/five")) + headers(3, fields(extra=[MARK]))),
+    "trailers-on-an-earlier-stream": trailers_on_an_earlier_stream,
     # §5.1.2 stream concurrency
     "more-streams-than-max-concurrent": too_many_streams,
     # §5.5 extensions

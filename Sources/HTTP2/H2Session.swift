@@ -175,6 +175,11 @@ public final class H2Session {
     private var windowUpdates: FrameBucket
     private var settingsFrames: FrameBucket
     private let windowUpdatesPerDataFrame: UInt64
+    /// The highest odd stream id a client's HEADERS used, and the ids it skipped to get
+    /// there (at most `maxSkippedRanges` runs, the latest kept): see ``headersBegin(_:)``.
+    private var highestStream: Int32 = -1
+    private var skipped: [ClosedRange<Int32>] = []
+    private static let maxSkippedRanges = 16
     /// The budget the client went over, once it has: the session is ending with
     /// GOAWAY(ENHANCE_YOUR_CALM) and the connection should close as soon as that is sent.
     public private(set) var flood: H2Flood?
@@ -196,6 +201,11 @@ public final class H2Session {
         windowUpdatesPerDataFrame = limits.windowUpdatesPerDataFrame
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
+        nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks) { _, header, user in
+            guard let header, let user, header.pointee.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+            Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue().headersBegin(header.pointee.stream_id)
+            return 0
+        }
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, user in
             guard let frame, let user else { return 0 }
             let me = Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()
@@ -309,6 +319,25 @@ public final class H2Session {
             default: break
             }
             throw ProtocolError(code: Int32(rc))
+        }
+    }
+
+    /// RFC 9113 §5.1.1: a client's new stream id must be higher than every id it used
+    /// before, and using one closes every lower idle stream; HEADERS on such an id is a
+    /// connection error PROTOCOL_ERROR. nghttp2 ignores HEADERS on any unknown lower id,
+    /// since it cannot tell an id never used from a stream it has forgotten (trailers racing
+    /// our RST_STREAM are legitimate). The ids a client skipped were never used, so HEADERS
+    /// on one of them ends the session; other lower ids are left to nghttp2.
+    private func headersBegin(_ id: Int32) {
+        guard id & 1 == 1 else { return }  // even ids: nghttp2's PROTOCOL_ERROR
+        if id > highestStream {
+            if id > highestStream + 2 {
+                skipped.append((highestStream + 2)...(id - 2))
+                if skipped.count > Self.maxSkippedRanges { skipped.removeFirst() }
+            }
+            highestStream = id
+        } else if skipped.contains(where: { $0.contains(id) }) {
+            _ = nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR.rawValue)
         }
     }
 

@@ -36,6 +36,12 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     private(set) var streams: [Int32: H2Stream] = [:]
     /// Streams whose upstream reading stopped for want of room, to resume after a send.
     var waitingForRoom: [H2Stream] = []
+    /// nghttp2 is processing received frames (``H2Session/receive(_:)`` is under way).
+    private(set) var receiving = false
+    /// Streams with request bytes for the upstream from the batch being received: written
+    /// once the batch is in and the session's answers to it (resets of malformed requests
+    /// among them) have been sent.
+    private var upstreamFlushes: [H2Stream] = []
     private lazy var session = H2Session(delegate: self, limits: worker.h2Limits)
 
     static let highWater = 256 * 1024
@@ -88,9 +94,13 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 return
             }
             if !input.isEmpty {
+                receiving = true
                 do {
                     try session.receive(input.readable)
+                    receiving = false
                 } catch {
+                    receiving = false
+                    upstreamFlushes.removeAll()
                     input.clear()
                     if session.flood != nil {
                         // nghttp2 found the flood and can send nothing more: say why by hand.
@@ -107,9 +117,18 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                     // Over a frame budget: the GOAWAY(ENHANCE_YOUR_CALM) goes out as far as
                     // the socket takes it, and the connection closes now, not when the client
                     // gets round to reading.
+                    upstreamFlushes.removeAll()
                     flushSession()
                     closeAfterFlush()
                     return
+                }
+                if !upstreamFlushes.isEmpty {
+                    // Resets first (a reset stream's upstream is closed unwritten), then the
+                    // upstream writes, whose window updates the flush below sends.
+                    flushSession()
+                    let streams = upstreamFlushes
+                    upstreamFlushes.removeAll(keepingCapacity: true)
+                    for stream in streams { stream.flushDeferredUpstream() }
                 }
             }
             flushSession()
@@ -244,6 +263,10 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         session.sendTrailers(id, fields: fields)
     }
 
+    func flushUpstreamAfterReceive(_ stream: H2Stream) {
+        if !upstreamFlushes.contains(where: { $0 === stream }) { upstreamFlushes.append(stream) }
+    }
+
     func resume(_ id: Int32) { session.resume(id) }
     func consume(_ id: Int32, _ count: Int) { session.consume(id, count) }
     func reset(_ id: Int32, code: UInt32) { session.reset(id, code: code) }
@@ -297,6 +320,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         streams.removeAll()
         for stream in open.values { stream.streamClosed(errorCode: 0) }
         waitingForRoom.removeAll()
+        upstreamFlushes.removeAll()
         worker.loop.clearDeadline(self)
         if case .tls(let tls) = transport { tls.shutdown() }
         worker.loop.close(fd)

@@ -278,7 +278,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if requestDone && requestChunked { upstream.output.append("0\r\n\r\n") }
         arm(upstream.connected ? .upstreamResponse : .upstreamConnect,
             upstream.connected ? worker.settings.responseTimeoutMillis : worker.settings.connectTimeoutMillis)
-        if upstream.connected { flushUpstream(upstream) }
+        if upstream.connected { flushUpstreamSoon(upstream) }
     }
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
@@ -303,7 +303,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             out.append(bytes)
         }
         unconsumed += bytes.count
-        if let upstream { flushUpstream(upstream) }
+        if let upstream { flushUpstreamSoon(upstream) }
     }
 
     func requestEnded() {
@@ -320,7 +320,25 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if requestChunked {
             (upstream?.output ?? pending).append("0\r\n\r\n")
         }
-        if let upstream { flushUpstream(upstream) }
+        if let upstream { flushUpstreamSoon(upstream) }
+    }
+
+    /// While the connection is feeding nghttp2 a batch of frames, a later frame of the same
+    /// batch can still make this request malformed (DATA that disagrees with content-length,
+    /// say): nghttp2 then resets the stream, and the reset goes out before the upstream is
+    /// written, so a malformed request is not forwarded even on a pooled, connected upstream.
+    private func flushUpstreamSoon(_ upstream: UpstreamConnection) {
+        if connection.receiving {
+            connection.flushUpstreamAfterReceive(self)
+        } else {
+            flushUpstream(upstream)
+        }
+    }
+
+    /// The batch is in and the session's resets are sent: write what this stream still holds.
+    func flushDeferredUpstream() {
+        guard !finished, let upstream, upstream.connected else { return }
+        flushUpstream(upstream)
     }
 
     /// Writes to the upstream and gives the client window back for what it took.

@@ -15,7 +15,7 @@ extension ClientConnection {
             arm(.idle, worker.settings.idleMillis)
             return
         }
-        if firstRequest && offersH2 && !transport.isTLS {
+        if firstRequest && offers.contains(.h2) && !transport.isTLS {
             // h2c with prior knowledge: the connection preface instead of a request line.
             switch H2Preface.matches(input.readable) {
             case true?:
@@ -27,6 +27,13 @@ extension ClientConnection {
             case false?:
                 break
             }
+        }
+        if firstRequest && !offers.contains(.http1) {
+            // An HTTP/2-only listener (`protocols: [h2]`): an HTTP/1.1 client gets a clear
+            // answer and the connection ends.
+            requestStart = Sys.monotonicNanos()
+            reject(.http2Only, forceClose: true)
+            return
         }
         if timerPhase != .header {
             requestStart = Sys.monotonicNanos()

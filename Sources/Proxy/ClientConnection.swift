@@ -48,8 +48,9 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var tlsLog: AccessLog.TLSLogFields?
     /// Whether this connection's listener asks for client certificates.
     let requestsClientCertificates: Bool
-    /// Whether the listener offers h2: by ALPN under TLS, by the preface in cleartext.
-    let offersH2: Bool
+    /// What the listener speaks: h2 by ALPN under TLS or by the preface in cleartext, and
+    /// whether HTTP/1.1 is served at all.
+    let offers: OfferedProtocols
     /// No request has been read yet (only the first may turn out to be an HTTP/2 preface).
     var firstRequest = true
     private let live: LiveObjects
@@ -100,9 +101,9 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
-    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?, offersH2: Bool) {
+    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?, offers: OfferedProtocols) {
         self.fd = fd
-        self.offersH2 = offersH2
+        self.offers = offers
         transport = tls.map { .tls($0) } ?? .plain(fd)
         requestsClientCertificates = tls?.requestsClientCertificates ?? false
         self.peer = peer

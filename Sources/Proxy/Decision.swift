@@ -26,6 +26,7 @@ public struct Decision: Sendable {
     public static let upstreamTimeout = Decision(status: 504, code: "upstream_timeout", message: "upstream timed out")
     public static let badUpstreamResponse = Decision(HTTPError(status: 502, code: "bad_upstream_response", reason: "upstream sent a malformed response"))
     public static let requestTimeout = Decision(status: 408, code: "request_header_timeout", message: "request header timeout")
+    public static let http2Only = Decision(status: 505, code: "http2_only", message: "this listener speaks HTTP/2 only")
     public static let upstreamNeedsH2 = Decision(status: 505, code: "upstream_requires_h2",
                                                  message: "this service is reachable over HTTP/2 only")
     public static let shuttingDown = Decision(status: 503, code: "shutting_down", message: "shutting down")

@@ -1,3 +1,4 @@
+import Config
 import EventLoop
 import Transport
 import CShims
@@ -12,7 +13,7 @@ final class Listener: EventHandler, TimerHandler {
     let proxyProtocol: Bool
     /// Replaced on SIGHUP (new handshakes use the new certificates; sessions keep theirs).
     var tls: ServerTLS?
-    let offersH2: Bool
+    let offers: OfferedProtocols
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -40,8 +41,8 @@ final class Listener: EventHandler, TimerHandler {
         handleEvent(0)
     }
 
-    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool, worker: Worker) {
-        self.offersH2 = offersH2
+    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols, worker: Worker) {
+        self.offers = offers
         self.fd = fd
         self.proxyProtocol = proxyProtocol
         self.tls = tls
@@ -87,7 +88,22 @@ final class Listener: EventHandler, TimerHandler {
                 return
             }
             guard let client else { return }
-            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls, offersH2: offersH2)
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls, offers: offers)
         }
+    }
+}
+
+/// The protocols a listener serves, as the connection layer needs them.
+struct OfferedProtocols: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let http1 = OfferedProtocols(rawValue: 1)
+    static let h2 = OfferedProtocols(rawValue: 2)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    init(_ protocols: [ApplicationProtocol]) {
+        self = []
+        if protocols.contains(.http11) { insert(.http1) }
+        if protocols.contains(.h2) { insert(.h2) }
     }
 }

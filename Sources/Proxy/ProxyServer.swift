@@ -57,7 +57,7 @@ public final class ProxyServer: @unchecked Sendable {
                     let fd = try Listener.open(address)
                     if address.port == 0 { address = try Sys.localAddress(fd) }
                     try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol, tls: tls,
-                                           offersH2: listener.protocols.contains(.h2))
+                                           offers: OfferedProtocols(listener.protocols))
                 } catch {
                     throw ServerError(description: "listener \(listener.address): \(error)")
                 }

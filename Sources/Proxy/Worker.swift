@@ -50,8 +50,8 @@ final class Worker {
         loop.addIterationHook { log.flush() }
     }
 
-    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool) throws(SystemError) {
-        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, offersH2: offersH2, worker: self)
+    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) throws(SystemError) {
+        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, offers: offers, worker: self)
         try loop.register(fd, listener)
         listeners.append(listener)
     }
@@ -63,7 +63,7 @@ final class Worker {
         }
     }
 
-    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?, offersH2: Bool) {
+    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) {
         var session: TLSSession?
         if let tls {
             guard let made = try? tls.session(fd: fd) else {
@@ -72,7 +72,7 @@ final class Worker {
             }
             session = made
         }
-        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session, offersH2: offersH2)
+        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session, offers: offers)
         do {
             try loop.register(fd, connection)
         } catch {

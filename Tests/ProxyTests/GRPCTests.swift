@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Proxy
 import Testing
+import Tokens
 
 /// gRPC end to end through the proxy with `upstream.protocol: h2`: Python's grpcio on both
 /// sides (a client and a small server in Fixtures/grpc_peer.py), the proxy in between.
@@ -89,6 +90,34 @@ struct GRPCTests {
         let result = try Self.call(proxy.boundAddresses[0].port, "Stream", "3")
         #expect(result.code == "OK", "\(result)")
         #expect(result.replies == ["reply 0", "reply 1", "reply 2"])
+    }
+
+    /// config/examples/grpc.yaml, as documented, in front of a real gRPC server.
+    @Test func theGRPCExampleConfigServesAndRefusesAsDocumented() throws {
+        let server = try Self.server()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("config/examples/grpc.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "http://127.0.0.1:50051", with: "http://127.0.0.1:\(server.port)")
+            .replacingOccurrences(of: "jwks_file: config/examples/demo-jwks.json", with: "jwks_file: \(root.path)/config/examples/demo-jwks.json")
+            .replacingOccurrences(of: "workers: auto", with: "workers: 1")
+        let config = try PortcullisConfig.parse(yaml: text)
+        let proxy = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
+        try proxy.start()
+        defer { proxy.shutdown(drainMillis: 200) }
+        let port = proxy.boundAddresses[0].port
+        let key = try SigningKey(pem: Array(try String(contentsOf: root.appendingPathComponent("config/examples/demo-signing-key.pem"), encoding: .utf8).utf8))
+        let token = try key.mint(claims: """
+        {"iss":"https://demo.portcullis.local/","aud":"api://orders","exp":4102444800,"azp":"service-a","roles":["Orders.Call"]}
+        """, kid: "demo-key")
+        let allowed = try Self.call(port, "Unary", "hello", metadata: ["authorization=Bearer \(token)"])
+        #expect(allowed.code == "OK", "\(allowed)")
+        #expect(try Self.call(port, "Unary", "hello").code == "UNAUTHENTICATED")
+        // The listener speaks HTTP/2 only: an HTTP/1.1 client is told so.
+        let plain = try RawClient.exchange(port: port, bytes: Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), responses: 1, halfClose: false)
+        #expect(plain.status == 505, "\(plain)")
+        #expect(plain.text.contains("HTTP/2 only"))
+        #expect(plain.closed)
     }
 
     @Test func aDeadUpstreamIsUnavailable() throws {

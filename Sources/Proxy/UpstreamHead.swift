@@ -28,6 +28,8 @@ extension Worker {
         }
         out.append("\r\n")
         var forwardedFor = 0
+        // Read once: the loop compares every field's name against it.
+        let certificateHeader = settings.clientCertificateHeader
         for field in head.headers {
             switch field.kind {
             case .host, .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost, .identity:
@@ -39,8 +41,8 @@ extension Worker {
                 continue
             default:
                 if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
-                if field.name.count == settings.clientCertificateHeader.count,
-                   Self.nameEquals(bytes, field.name, settings.clientCertificateHeader) { continue }
+                if field.name.count == certificateHeader.count,
+                   Self.nameEquals(bytes, field.name, certificateHeader) { continue }
             }
             out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
             out.append("\r\n")

@@ -108,8 +108,7 @@ extension ClientConnection {
         state = .readingHead
         parser.reset()
         requestBody = .done
-        responseBody = .done
-        responseHeadDone = false
+        response.reset()
         retried = false
         retryable = false
         bytesOut = 0
@@ -151,8 +150,7 @@ extension ClientConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         input.consume(head.length)
-        responseParser.reset()
-        responseHeadDone = false
+        response.reset()
         if head.framing == .chunked {
             // Hold the head until the first chunk-size line has been validated, so a request whose
             // body framing is bad from the start never reaches the upstream at all.
@@ -213,14 +211,9 @@ extension ClientConnection {
                     consumed = try decoder.decode(bytes) { event in
                         switch event {
                         case .data(let range):
-                            out.append(hex: UInt64(range.count))
-                            out.append("\r\n")
-                            out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
-                            out.append("\r\n")
+                            HTTP1BodyWriter.write(.data(UnsafeRawBufferPointer(rebasing: bytes[range])), chunked: true, to: out)
                         case .end(let trailers):
-                            out.append("0\r\n")
-                            appendTrailers(bytes, trailers, to: out)
-                            out.append("\r\n")
+                            HTTP1BodyWriter.write(.end(trailers: UnsafeRawBufferPointer(rebasing: bytes[trailers])), chunked: true, to: out)
                             finished = true
                         }
                     }
@@ -254,27 +247,11 @@ extension ClientConnection {
         return true
     }
 
-    /// Copies trailer fields that may travel as trailers (no framing, routing or auth fields).
-    func appendTrailers(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, to out: IOBuffer) {
-        guard !range.isEmpty else { return }
-        var p = range.lowerBound
-        while p < range.upperBound {
-            var e = p
-            while e + 1 < range.upperBound, !(bytes[e] == 0x0D && bytes[e + 1] == 0x0A) { e += 1 }
-            var colon = p
-            while colon < e, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
-            if HeaderKind.classifyName(bytes, p..<colon) == .other {
-                out.append(UnsafeRawBufferPointer(rebasing: bytes[p..<e + 2]))
-            }
-            p = e + 2
-        }
-    }
-
     /// A request that failed after its head was sent: answer if nothing was answered yet, then close.
     func failMidRequest(_ decision: Decision) {
         upstream?.close()
         upstream = nil
-        if !responseHeadDone && bytesOut == 0 {
+        if !response.headDone && bytesOut == 0 {
             state = .readingHead
             reject(decision, forceClose: true)
         } else {

@@ -47,27 +47,16 @@ extension ClientConnection {
                 return
             }
             if output.readableBytes >= Self.highWater { break }
-            let result: IOBuffer.ReadResult
-            do {
-                result = try upstream.transport.read(into: upstream.input, maxHeld: max(Self.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
-            } catch {
-                upstream.readable = false
-                upstreamFailed()
-                return
-            }
-            switch result {
-            case .read(_, let filled):
-                if !filled && !upstream.hangup { upstream.readable = false }
+            switch upstream.receive() {
+            case .data:
                 if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
-            case .wouldBlock:
-                upstream.readable = false
-                return
-            case .full:
-                // Still readable: resumed when the client has taken what is buffered.
+            case .stop:
                 return
             case .endOfStream:
-                upstream.readable = false
                 upstreamEOF()
+                return
+            case .failed:
+                upstreamFailed()
                 return
             }
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
@@ -92,18 +81,21 @@ extension ClientConnection {
     func pumpResponse() {
         guard let upstream else { return }
         while !closed, self.upstream === upstream {
-            if !responseHeadDone {
-                let complete: Bool
+            if !response.headDone {
+                let step: UpstreamResponse.HeadStep
                 do {
-                    complete = try responseParser.parse(upstream.input.readable, requestMethod: head.method, into: &response)
+                    step = try response.parseHead(upstream.input, requestMethod: head.method)
                 } catch {
                     failMidRequest(.badUpstreamResponse)
                     return
                 }
-                guard complete else { break }
-                retryable = false
-                if response.isInformational {
-                    if response.status == 101 {
+                switch step {
+                case .incomplete:
+                    _ = flushOutput()
+                    return
+                case .informational:
+                    retryable = false
+                    if response.head.status == 101 {
                         guard head.upgrade else {
                             failMidRequest(.badUpstreamResponse)
                             return
@@ -112,38 +104,18 @@ extension ClientConnection {
                         return
                     }
                     // 100 Continue was answered by us already; other 1xx go to HTTP/1.1 clients.
-                    if response.status != 100 && head.isHTTP11 {
+                    if response.head.status != 100 && head.isHTTP11 {
                         encodeClientHead(upstream.input.readable, informational: true)
                     }
-                    upstream.input.consume(response.length)
-                    responseParser.reset()
+                    response.skipInformational(upstream.input)
                     continue
+                case .final:
+                    retryable = false
+                    startResponse(upstream)
                 }
-                responseHeadDone = true
-                arm(.transfer, worker.settings.idleMillis)
-                chunkToClient = response.framing == .chunked && head.isHTTP11
-                switch response.framing {
-                case .none: responseBody = .done
-                case .contentLength(let n): responseBody = .length(n)
-                case .chunked: responseBody = .chunked(ChunkedDecoder(maxTrailerBytes: worker.settings.requestLimits.maxHeadBytes))
-                case .untilClose: responseBody = .untilClose
-                }
-                if !head.keepAlive || response.framing == .untilClose
-                    || (response.framing == .chunked && !head.isHTTP11) {
-                    closeAfterResponse = true
-                }
-                if case .done = requestBody {} else {
-                    // The upstream answered before reading the whole body: we won't read the rest
-                    // either, so the connection cannot carry another request.
-                    closeAfterResponse = true
-                }
-                let before = output.readableBytes
-                encodeClientHead(upstream.input.readable, informational: false)
-                bytesOut += UInt64(output.readableBytes - before)
-                upstream.input.consume(response.length)
             }
             guard moveResponseBody(upstream) else { return }
-            if case .done = responseBody {
+            if response.bodyDone {
                 finishExchange()
                 return
             }
@@ -152,64 +124,47 @@ extension ClientConnection {
         _ = flushOutput()
     }
 
+    /// The final head is in: decide how this client is framed and whether the connection
+    /// lives on, then write the head.
+    private func startResponse(_ upstream: UpstreamConnection) {
+        arm(.transfer, worker.settings.idleMillis)
+        let framing = response.head.framing
+        chunkToClient = framing == .chunked && head.isHTTP11
+        if !head.keepAlive || framing == .untilClose || (framing == .chunked && !head.isHTTP11) {
+            closeAfterResponse = true
+        }
+        if case .done = requestBody {} else {
+            // The upstream answered before reading the whole body: we won't read the rest
+            // either, so the connection cannot carry another request.
+            closeAfterResponse = true
+        }
+        let before = output.readableBytes
+        encodeClientHead(upstream.input.readable, informational: false)
+        bytesOut += UInt64(output.readableBytes - before)
+        upstream.input.consume(response.head.length)
+    }
+
     /// Returns false if the connection was closed.
     private func moveResponseBody(_ upstream: UpstreamConnection) -> Bool {
-        while output.readableBytes < Self.highWater, !upstream.input.isEmpty {
-            let before = output.readableBytes
-            switch responseBody {
-            case .done:
-                return true
-            case .length(let remaining):
-                let take = min(UInt64(upstream.input.readableBytes), remaining)
-                output.append(UnsafeRawBufferPointer(rebasing: upstream.input.readable[0..<Int(take)]))
-                upstream.input.consume(Int(take))
-                responseBody = remaining == take ? .done : .length(remaining - take)
-            case .untilClose:
-                output.append(upstream.input.readable)
-                upstream.input.clear()
-            case .chunked(var decoder):
-                let bytes = upstream.input.readable
-                let out = output
-                let chunk = chunkToClient
-                var finished = false
-                let consumed: Int
-                do {
-                    consumed = try decoder.decode(bytes) { event in
-                        switch event {
-                        case .data(let range):
-                            if chunk {
-                                out.append(hex: UInt64(range.count))
-                                out.append("\r\n")
-                            }
-                            out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
-                            if chunk { out.append("\r\n") }
-                        case .end(let trailers):
-                            if chunk {
-                                out.append("0\r\n")
-                                appendTrailers(bytes, trailers, to: out)
-                                out.append("\r\n")
-                            }
-                            finished = true
-                        }
-                    }
-                } catch {
-                    abort()
-                    return false
-                }
-                upstream.input.consume(consumed)
-                responseBody = finished ? .done : .chunked(decoder)
-                bytesOut += UInt64(output.readableBytes - before)
-                if !finished && consumed == 0 { return true }
-                continue
+        let out = output
+        let before = out.readableBytes
+        let chunk = chunkToClient
+        do {
+            _ = try response.decodeBody(upstream.input, hasRoom: { out.readableBytes < Self.highWater }) { event in
+                HTTP1BodyWriter.write(event, chunked: chunk, to: out)
             }
-            bytesOut += UInt64(output.readableBytes - before)
+        } catch {
+            abort()
+            return false
         }
+        bytesOut += UInt64(out.readableBytes - before)
         return true
     }
 
     /// Writes the response head for the client: hop-by-hop out, framing re-stated for this client.
     private func encodeClientHead(_ bytes: UnsafeRawBufferPointer, informational: Bool) {
         output.append("HTTP/1.1 ")
+        let response = self.response.head
         output.append(decimal: UInt64(response.status))
         output.append(byte: 0x20)
         output.append(UnsafeRawBufferPointer(rebasing: bytes[response.reason]))
@@ -255,13 +210,9 @@ extension ClientConnection {
         guard let upstream else { return }
         let requestDone: Bool
         if case .done = requestBody { requestDone = true } else { requestDone = false }
-        logExchange(status: response.status, decision: "forwarded", reason: nil, reasonStatic: "allowed")
+        logExchange(status: response.head.status, decision: "forwarded", reason: nil, reasonStatic: "allowed")
         self.upstream = nil
-        if response.keepAlive && requestDone && upstream.input.isEmpty && !worker.draining {
-            worker.pool.release(upstream)
-        } else {
-            upstream.close()
-        }
+        worker.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
         if closeAfterResponse || worker.draining || peerClosed {
             state = .closing
             worker.loop.clearDeadline(self)
@@ -279,13 +230,6 @@ extension ClientConnection {
 
     /// The upstream closed its side.
     private func upstreamEOF() {
-        if responseHeadDone, case .untilClose = responseBody {
-            if let upstream { _ = moveResponseBody(upstream) }
-            responseBody = .done
-            closeAfterResponse = true
-            finishExchange()
-            return
-        }
         if state == .tunnel {
             // The upstream ended the tunnel: deliver what is queued, then close.
             state = .closing
@@ -293,6 +237,17 @@ extension ClientConnection {
             upstream = nil
             if flushOutput(), output.isEmpty { shutdownAndClose() }
             return
+        }
+        if let upstream, response.headDone {
+            // A body delimited by the close: what is buffered, then its end.
+            guard moveResponseBody(upstream) else { return }
+            let out = output
+            let chunk = chunkToClient
+            if response.endAtClose({ HTTP1BodyWriter.write($0, chunked: chunk, to: out) }) {
+                closeAfterResponse = true
+                finishExchange()
+                return
+            }
         }
         upstreamFailed()
     }
@@ -305,14 +260,14 @@ extension ClientConnection {
         upstream = nil
         // A keep-alive connection the upstream had already closed: safe to replay once when the
         // request is idempotent, has no body, and no response byte came back.
-        if retryable && wasReused && !retried && !responseHeadDone {
+        if retryable && wasReused && !retried && !response.headDone {
             retried = true
             if attachUpstream(allowPooled: false) {
                 pumpRequest()
             }
             return
         }
-        if responseHeadDone || bytesOut > 0 {
+        if response.headDone || bytesOut > 0 {
             abort()
         } else {
             failMidRequest(.upstreamUnavailable)
@@ -324,8 +279,7 @@ extension ClientConnection {
     private func startTunnel(_ upstream: UpstreamConnection) {
         let bytes = upstream.input.readable
         encodeTunnelHead(bytes)
-        upstream.input.consume(response.length)
-        responseHeadDone = true
+        response.switchedProtocols(upstream.input)
         state = .tunnel
         logExchange(status: 101, decision: "forwarded", reason: nil, reasonStatic: "upgraded")
         worker.loop.clearDeadline(self)
@@ -335,9 +289,9 @@ extension ClientConnection {
 
     private func encodeTunnelHead(_ bytes: UnsafeRawBufferPointer) {
         output.append("HTTP/1.1 101 ")
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[response.reason]))
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[response.head.reason]))
         output.append("\r\n")
-        for field in response.headers {
+        for field in response.head.headers {
             switch field.kind {
             case .connection, .hopByHop, .contentLength, .transferEncoding: continue
             default: break

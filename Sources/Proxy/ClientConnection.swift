@@ -82,10 +82,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var head = RequestHead()
     var requestBody = Body.done
     var upstream: UpstreamConnection?
-    var responseParser: ResponseParser
-    var response = ResponseHead()
-    var responseHeadDone = false
-    var responseBody = Body.done
+    var response: UpstreamResponse
     /// Whether the client gets the body chunked (HTTP/1.1) or delimited by close (HTTP/1.0).
     var chunkToClient = false
     var closeAfterResponse = false
@@ -112,7 +109,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         self.worker = worker
         self.state = expectProxyHeader ? .proxyHeader : tls != nil ? .handshaking : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
-        self.responseParser = ResponseParser(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
+        self.response = UpstreamResponse(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
         buffers = worker.buffers
         input = buffers.take()
         output = buffers.take()
@@ -331,7 +328,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         case .header:
             reject(.requestTimeout, forceClose: true)
         case .upstreamConnect, .upstreamResponse:
-            if responseHeadDone || bytesOut > 0 {
+            if response.headDone || bytesOut > 0 {
                 abort()
             } else {
                 upstream?.close()
@@ -368,7 +365,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// Closes without ceremony (peer error, timeout mid-stream): nothing more can be said.
     func abort() {
         if state == .exchanging || state == .tunnel {
-            logExchange(status: responseHeadDone ? response.status : 0, decision: "aborted", reason: nil, reasonStatic: "connection_aborted")
+            logExchange(status: response.headDone ? response.head.status : 0, decision: "aborted", reason: nil, reasonStatic: "connection_aborted")
         }
         close()
     }

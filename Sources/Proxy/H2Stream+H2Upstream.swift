@@ -87,7 +87,7 @@ extension H2Stream {
             return
         }
         responseStarted = true
-        response.status = upstreamStatus
+        response.head.status = upstreamStatus
         arm(.transfer, worker.settings.idleMillis)
         connection.respond(id, status: upstreamStatus, fields: upstreamFields, body: !endStream)
         upstreamFields = []

@@ -46,10 +46,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     // Upstream and response.
     private var upstream: UpstreamConnection?
-    private var responseParser: ResponseParser
-    var response = ResponseHead()
+    var response: UpstreamResponse
     var responseStarted = false
-    private var responseFraming = ClientConnection.Body.done
     let responseBuffer: IOBuffer
     var responseEnded = false
     var responseTrailers: [(name: [UInt8], value: [UInt8])] = []
@@ -83,7 +81,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         pending = buffers.take()
         responseBuffer = buffers.take()
         client = connection.peerIP
-        responseParser = ResponseParser(maxHeadBytes: connection.worker.settings.requestLimits.maxHeadBytes)
+        response = UpstreamResponse(maxHeadBytes: connection.worker.settings.requestLimits.maxHeadBytes)
         requestStart = Sys.monotonicNanos()
     }
 
@@ -110,7 +108,6 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         self.upstream = upstream
         upstream.output.append(pending.readable)
         pending.clear()
-        if requestDone && requestChunked { upstream.output.append("0\r\n\r\n") }
         arm(upstream.connected ? .upstreamResponse : .upstreamConnect,
             upstream.connected ? worker.settings.responseTimeoutMillis : worker.settings.connectTimeoutMillis)
         if upstream.connected { flushUpstreamSoon(upstream) }
@@ -128,15 +125,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             h2Upstream.flush()
             return
         }
-        let out = upstream?.output ?? pending
-        if requestChunked {
-            out.append(hex: UInt64(bytes.count))
-            out.append("\r\n")
-            out.append(bytes)
-            out.append("\r\n")
-        } else {
-            out.append(bytes)
-        }
+        HTTP1BodyWriter.write(.data(bytes), chunked: requestChunked, to: upstream?.output ?? pending)
         unconsumed += bytes.count
         if let upstream { flushUpstreamSoon(upstream) }
     }
@@ -152,9 +141,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             h2Upstream.flush()
             return
         }
-        if requestChunked {
-            (upstream?.output ?? pending).append("0\r\n\r\n")
-        }
+        HTTP1BodyWriter.write(.end(trailers: UnsafeRawBufferPointer(start: nil, count: 0)), chunked: requestChunked,
+                              to: upstream?.output ?? pending)
         if let upstream { flushUpstreamSoon(upstream) }
     }
 
@@ -229,25 +217,16 @@ final class H2Stream: TimerHandler, UpstreamOwner {
                 pausedForRoom = true
                 return
             }
-            let result: IOBuffer.ReadResult
-            do {
-                result = try upstream.transport.read(into: upstream.input, maxHeld: max(ClientConnection.highWater, worker.settings.requestLimits.maxHeadBytes + 4096))
-            } catch {
-                upstreamFailed()
-                return
-            }
-            switch result {
-            case .read(_, let filled):
-                if !filled && !upstream.hangup { upstream.readable = false }
+            switch upstream.receive() {
+            case .data:
                 if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
-            case .wouldBlock:
-                upstream.readable = false
-                return
-            case .full:
+            case .stop:
                 return
             case .endOfStream:
-                upstream.readable = false
                 upstreamEOF()
+                return
+            case .failed:
+                upstreamFailed()
                 return
             }
             pumpResponse(upstream)
@@ -256,117 +235,93 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     private func pumpResponse(_ upstream: UpstreamConnection) {
         while !responseStarted {
-            let complete: Bool
+            let step: UpstreamResponse.HeadStep
             do {
-                complete = try responseParser.parse(upstream.input.readable, requestMethod: head.method, into: &response)
+                step = try response.parseHead(upstream.input, requestMethod: head.method)
             } catch {
                 fail(.badUpstreamResponse)
                 return
             }
-            guard complete else { return }
-            if response.isInformational {
-                upstream.input.consume(response.length)
-                responseParser.reset()
-                continue
-            }
-            responseStarted = true
-            arm(.transfer, worker.settings.idleMillis)
-            switch response.framing {
-            case .none: responseFraming = .done
-            case .contentLength(let n): responseFraming = .length(n)
-            case .chunked: responseFraming = .chunked(ChunkedDecoder(maxTrailerBytes: worker.settings.requestLimits.maxHeadBytes))
-            case .untilClose: responseFraming = .untilClose
-            }
-            let bytes = upstream.input.readable
-            var fields: [(name: [UInt8], value: [UInt8])] = []
-            for field in response.headers {
-                switch field.kind {
-                case .connection, .hopByHop, .transferEncoding, .upgrade:
-                    continue
-                case .contentLength:
-                    if case .contentLength = response.framing {} else { continue }
-                default:
-                    if !response.nominated.isEmpty, response.isNominated(field, in: bytes) { continue }
-                }
-                let name = bytes[field.name].map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }
-                fields.append((name, Array(bytes[field.value])))
-            }
-            let hasBody: Bool
-            if case .done = responseFraming { hasBody = false } else { hasBody = true }
-            connection.respond(id, status: response.status, fields: fields, body: hasBody)
-            upstream.input.consume(response.length)
-            if !hasBody {
-                responseEnded = true
-                finishUpstream()
+            switch step {
+            case .incomplete:
                 return
+            case .informational:
+                response.skipInformational(upstream.input)
+            case .final:
+                responseStarted = true
+                arm(.transfer, worker.settings.idleMillis)
+                let hasBody = !response.bodyDone
+                connection.respond(id, status: response.head.status, fields: responseFields(upstream.input.readable), body: hasBody)
+                upstream.input.consume(response.head.length)
+                if !hasBody {
+                    responseEnded = true
+                    finishUpstream()
+                    return
+                }
             }
         }
         moveResponseBody(upstream)
     }
 
-    private func moveResponseBody(_ upstream: UpstreamConnection) {
-        let before = responseBuffer.readableBytes
-        while responseBuffer.readableBytes < ClientConnection.highWater, !upstream.input.isEmpty, !responseEnded {
-            switch responseFraming {
-            case .done:
-                responseEnded = true
-            case .length(let remaining):
-                let take = min(UInt64(upstream.input.readableBytes), remaining)
-                responseBuffer.append(UnsafeRawBufferPointer(rebasing: upstream.input.readable[0..<Int(take)]))
-                upstream.input.consume(Int(take))
-                responseFraming = remaining == take ? .done : .length(remaining - take)
-                if remaining == take { responseEnded = true }
-            case .untilClose:
-                responseBuffer.append(upstream.input.readable)
-                upstream.input.clear()
-            case .chunked(var decoder):
-                let bytes = upstream.input.readable
-                let out = responseBuffer
-                var trailers: Range<Int>?
-                let consumed: Int
-                do {
-                    consumed = try decoder.decode(bytes) { event in
-                        switch event {
-                        case .data(let range): out.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
-                        case .end(let range): trailers = range
-                        }
-                    }
-                } catch {
-                    fail(.badUpstreamResponse)
-                    return
-                }
-                if let trailers {
-                    collectTrailers(bytes, trailers)
-                    responseEnded = true
-                }
-                upstream.input.consume(consumed)
-                responseFraming = .chunked(decoder)
-                if consumed == 0 && !responseEnded { break }
+    /// The upstream head's fields as HTTP/2 carries them: lower-case names, no connection-specific
+    /// fields, the length only where it frames the body.
+    private func responseFields(_ bytes: UnsafeRawBufferPointer) -> [(name: [UInt8], value: [UInt8])] {
+        let head = response.head
+        var fields: [(name: [UInt8], value: [UInt8])] = []
+        for field in head.headers {
+            switch field.kind {
+            case .connection, .hopByHop, .transferEncoding, .upgrade:
+                continue
+            case .contentLength:
+                if case .contentLength = head.framing {} else { continue }
+            default:
+                if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
             }
+            fields.append((Self.lowercased(bytes[field.name]), Array(bytes[field.value])))
         }
-        bytesOut += UInt64(responseBuffer.readableBytes - before)
-        if responseBuffer.readableBytes >= ClientConnection.highWater && !responseEnded { pausedForRoom = true }
+        return fields
+    }
+
+    private static func lowercased(_ bytes: Slice<UnsafeRawBufferPointer>) -> [UInt8] {
+        bytes.map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }
+    }
+
+    private func moveResponseBody(_ upstream: UpstreamConnection) {
+        let out = responseBuffer
+        let before = out.readableBytes
+        do {
+            let ended = try response.decodeBody(upstream.input, hasRoom: { out.readableBytes < ClientConnection.highWater }) { event in
+                take(event)
+            }
+            if ended { responseEnded = true }
+        } catch {
+            fail(.badUpstreamResponse)
+            return
+        }
+        bytesOut += UInt64(out.readableBytes - before)
+        if out.readableBytes >= ClientConnection.highWater && !responseEnded { pausedForRoom = true }
         if responseEnded { finishUpstream() }
-        if deferred && (responseBuffer.readableBytes > 0 || responseEnded) {
-            deferred = false
-            connection.resume(id)
+        resumeIfDeferred()
+    }
+
+    /// Body bytes wait in `responseBuffer` for nghttp2 to ask; trailers go out after them.
+    private func take(_ event: UpstreamResponse.BodyEvent) {
+        switch event {
+        case .data(let bytes):
+            responseBuffer.append(bytes)
+        case .end(let trailers):
+            responseEnded = true
+            HTTP1BodyWriter.forEachForwardableTrailer(trailers) { _, name, value in
+                responseTrailers.append((Self.lowercased(trailers[name]), Array(trailers[value])))
+            }
         }
     }
 
-    private func collectTrailers(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
-        var p = range.lowerBound
-        while p < range.upperBound {
-            var e = p
-            while e + 1 < range.upperBound, !(bytes[e] == 0x0D && bytes[e + 1] == 0x0A) { e += 1 }
-            var colon = p
-            while colon < e, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
-            if colon < e, HeaderKind.classifyName(bytes, p..<colon) == .other {
-                var v = colon + 1
-                while v < e, bytes[v] == 0x20 || bytes[v] == 0x09 { v += 1 }
-                let name = bytes[p..<colon].map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }
-                responseTrailers.append((name, Array(bytes[v..<e])))
-            }
-            p = e + 2
+    /// nghttp2 was told to wait for body bytes: there are some now, or the end.
+    private func resumeIfDeferred() {
+        if deferred && (responseBuffer.readableBytes > 0 || responseEnded) {
+            deferred = false
+            connection.resume(id)
         }
     }
 
@@ -388,7 +343,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if responseBuffer.isEmpty && responseEnded {
             let trailers = !responseTrailers.isEmpty
             if trailers { connection.sendTrailers(id, fields: responseTrailers) }
-            if !logged { log(status: response.status, decision: "forwarded", reason: "allowed") }
+            if !logged { log(status: response.head.status, decision: "forwarded", reason: "allowed") }
             return .bytes(count: count, end: true, trailers: trailers)
         }
         if count == 0 {
@@ -406,21 +361,13 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         // stays until the stream ends, or such a client would hold the stream forever.
         answered = true
         arm(.transfer, worker.settings.idleMillis)
-        if response.keepAlive && requestDone && upstream.input.isEmpty && upstream.output.isEmpty && !worker.draining {
-            worker.pool.release(upstream)
-        } else {
-            upstream.close()
-        }
+        worker.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
     }
 
     private func upstreamEOF() {
-        if responseStarted, case .untilClose = responseFraming {
-            responseEnded = true
+        if responseStarted, response.endAtClose({ take($0) }) {
             finishUpstream()
-            if deferred {
-                deferred = false
-                connection.resume(id)
-            }
+            resumeIfDeferred()
             return
         }
         upstreamFailed()
@@ -436,7 +383,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if !responseStarted {
             reject(decision)
         } else {
-            log(status: response.status, decision: "aborted", reason: "connection_aborted")
+            log(status: response.head.status, decision: "aborted", reason: "connection_aborted")
             connection.reset(id, code: 2)  // INTERNAL_ERROR
         }
         connection.flushSession()
@@ -464,7 +411,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if answered {
             // Only the client holds the stream open (a zero window, or a request body that
             // never ends): give up on it, so its buffers go too.
-            if !logged { log(status: response.status, decision: "aborted", reason: "connection_aborted") }
+            if !logged { log(status: response.head.status, decision: "aborted", reason: "connection_aborted") }
             connection.reset(id, code: 8)  // CANCEL
             connection.flushSession()
             return
@@ -481,7 +428,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         if upstream != nil || h2Upstream != nil {
             // Reset mid-exchange: the upstream connection is in an unknown state.
             closeUpstream(reusable: false)
-            if !logged { log(status: responseStarted ? response.status : 0, decision: "aborted", reason: "stream_reset") }
+            if !logged { log(status: responseStarted ? response.head.status : 0, decision: "aborted", reason: "stream_reset") }
         }
     }
 

@@ -67,6 +67,41 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
+    enum Received {
+        /// Bytes arrived; there may be more.
+        case data
+        /// Nothing more for now: the socket is drained, or `input` is at its bound (the
+        /// connection stays readable and is read again once the client has taken bytes).
+        case stop
+        case endOfStream
+        case failed
+    }
+
+    /// One read into `input`, keeping `readable` true exactly while the socket may hold more:
+    /// with edge-triggered events, clearing it too early loses the data (or the FIN) for good.
+    func receive() -> Received {
+        let result: IOBuffer.ReadResult
+        do {
+            result = try transport.read(into: input, maxHeld: worker.settings.upstreamMaxHeld)
+        } catch {
+            readable = false
+            return .failed
+        }
+        switch result {
+        case .read(_, let filled):
+            if !filled && !hangup { readable = false }
+            return .data
+        case .wouldBlock:
+            readable = false
+            return .stop
+        case .full:
+            return .stop
+        case .endOfStream:
+            readable = false
+            return .endOfStream
+        }
+    }
+
     enum Establishing { case ready, pending, failed }
 
     /// Moves the connection towards ready: the TCP connect's outcome, then the TLS handshake

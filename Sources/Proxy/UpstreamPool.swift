@@ -44,6 +44,17 @@ final class UpstreamPool {
         return connection
     }
 
+    /// The exchange on `connection` ended. It is kept for the next request only if the
+    /// exchange says the connection can carry one, the worker is not draining, and nothing
+    /// is left over in either direction; otherwise it is closed.
+    func finish(_ connection: UpstreamConnection, reusable: Bool) {
+        if reusable && !worker.draining {
+            release(connection)
+        } else {
+            connection.close()
+        }
+    }
+
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
         guard !connection.closed, !connection.hangup, idle.count < maxIdle, connection.input.isEmpty, connection.output.isEmpty else {

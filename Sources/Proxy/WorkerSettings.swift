@@ -21,6 +21,9 @@ struct WorkerSettings: Sendable {
     /// Lower-case name of the header that carries a verified client certificate upstream; a
     /// client's own copy is always dropped.
     var clientCertificateHeader: [UInt8]
+    /// The most an upstream connection's input holds: room for a whole response head, and
+    /// for the body up to the client side's bound.
+    var upstreamMaxHeld: Int { max(ClientConnection.highWater, requestLimits.maxHeadBytes + 4096) }
 
     init(_ config: PortcullisConfig) {
         requestLimits = RequestLimits(maxHeadBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders,

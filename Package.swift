@@ -94,11 +94,11 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "Config"], swiftSettings: strict),
         // A loopback HTTP server that plays an identity provider, shared by the test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["EventLoop"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "KeyFetcherTests", dependencies: ["KeyFetcher", "Tokens", "Config", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
-        .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["portcullis", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],

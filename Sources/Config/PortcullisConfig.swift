@@ -124,8 +124,23 @@ public struct PortcullisConfig: Sendable, Equatable {
 
 struct FileReadError: Error { let reason: String }
 
+extension PortcullisConfig {
+    /// The config file's bytes (at most 4 MiB), for a reload to compare and then parse.
+    public static func readBytes(path: String) throws(ConfigError) -> [UInt8] {
+        do {
+            return try readFileBytes(path)
+        } catch {
+            throw ConfigError(key: "", line: nil, reason: "cannot read \(path): \(error.reason)")
+        }
+    }
+}
+
 /// Reads a whole small file with read(2); Config stays free of Foundation.
 func readFile(_ path: String) throws(FileReadError) -> String {
+    String(decoding: try readFileBytes(path), as: UTF8.self)
+}
+
+func readFileBytes(_ path: String) throws(FileReadError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
     defer { close(fd) }
@@ -141,5 +156,5 @@ func readFile(_ path: String) throws(FileReadError) -> String {
         bytes += chunk[0..<n]
         if bytes.count > 4 << 20 { throw FileReadError(reason: "the file is larger than 4 MiB") }
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
 }

@@ -89,3 +89,11 @@ extension SocketAddress: CustomStringConvertible {
         family == AF_INET6 ? "[\(hostString)]:\(port)" : "\(hostString):\(port)"
     }
 }
+
+extension SocketAddress: Equatable {
+    /// Same family, address and port (a reload keeps what did not change).
+    public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
+        a.family == b.family && a.port == b.port
+            && a.withAddressBytes { x in b.withAddressBytes { y in x.elementsEqual(y) } }
+    }
+}

@@ -126,6 +126,18 @@ public enum Sys {
         throw SystemError("epoll_wait", errno: errno)
     }
 
+    /// A non-blocking inotify descriptor watching `path` for `mask` events.
+    public static func inotifyWatch(_ path: String, mask: UInt32) throws(SystemError) -> Int32 {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0 else { throw SystemError("inotify_init1", errno: errno) }
+        guard inotify_add_watch(fd, path, mask) >= 0 else {
+            let error = SystemError("inotify_add_watch", errno: errno)
+            Glibc.close(fd)
+            throw error
+        }
+        return fd
+    }
+
     public static func eventFD() throws(SystemError) -> Int32 {
         let fd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("eventfd", errno: errno) }

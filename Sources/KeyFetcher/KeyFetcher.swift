@@ -15,7 +15,7 @@ import Glibc
 /// backoff. ``requestRefresh(issuer:)`` asks for an early fetch when a token names an unknown
 /// kid; it is rate-limited per issuer so a flood of random kids cannot hammer the provider.
 public final class KeyFetcher: Sendable {
-    public struct Source: Sendable {
+    public struct Source: Sendable, Equatable {
         public let issuer: String
         public let location: IssuerSettings.KeySource
 
@@ -38,9 +38,9 @@ public final class KeyFetcher: Sendable {
         var requested: Set<String> = []
         var stopping = false
         var fetches = 0
+        var sources: [Source] = []
     }
 
-    let sources: [Source]
     let settings: KeyRefreshSettings
     let publish: @Sendable (String, KeySet) -> Void
     private let shared = Mutex(Shared())
@@ -49,13 +49,37 @@ public final class KeyFetcher: Sendable {
     let log = Logger(label: "portcullis.keys")
 
     public init(sources: [Source], settings: KeyRefreshSettings, publish: @escaping @Sendable (String, KeySet) -> Void) {
-        self.sources = sources
         self.settings = settings
         self.publish = publish
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         shared.withLock { state in
+            state.sources = sources
             for source in sources { state.states[source.issuer] = IssuerState() }
         }
+    }
+
+    /// The issuers whose keys are fetched, as the configuration now says.
+    public var sources: [Source] { shared.withLock { $0.sources } }
+
+    /// Takes a reloaded configuration's sources. An issuer whose source is unchanged keeps its
+    /// schedule and its keys (no fetch because of the reload); a new or changed one is fetched
+    /// at once by the background thread; one that is gone is no longer fetched.
+    public func update(sources: [Source]) {
+        shared.withLock { state in
+            var states: [String: IssuerState] = [:]
+            for source in sources {
+                if let old = state.sources.first(where: { $0.issuer == source.issuer }), old == source,
+                   let kept = state.states[source.issuer] {
+                    states[source.issuer] = kept
+                } else {
+                    states[source.issuer] = IssuerState()
+                }
+            }
+            state.sources = sources
+            state.states = states
+            state.requested = state.requested.filter { states[$0] != nil }
+        }
+        wake()
     }
 
     deinit {
@@ -66,6 +90,12 @@ public final class KeyFetcher: Sendable {
     /// per issuer (at startup, before serving), then starts the background thread.
     public func start() {
         for source in sources { runFetch(source, now: Self.nowMillis()) }
+        startInBackground()
+    }
+
+    /// Starts the background thread only: every issuer is fetched there at once (a reload that
+    /// adds the first fetched issuer must not hold up the reload on the provider).
+    public func startInBackground() {
         let box = Unmanaged.passRetained(self)
         var handle = pthread_t()
         pthread_create(&handle, nil, { raw in
@@ -116,7 +146,7 @@ public final class KeyFetcher: Sendable {
             let now = Self.nowMillis()
             let intervalMillis = millis(settings.unknownKidInterval)
             // Decide what is due under the lock; fetch outside it.
-            let (due, stopping, wait) = shared.withLock { state -> ([String], Bool, Int64) in
+            let (due, stopping, wait, sources) = shared.withLock { state -> ([String], Bool, Int64, [Source]) in
                 var due: [String] = []
                 for issuer in state.requested {
                     if var issuerState = state.states[issuer], now - issuerState.lastEarlyFetch >= intervalMillis {
@@ -130,7 +160,7 @@ public final class KeyFetcher: Sendable {
                     due.append(issuer)
                 }
                 let next = state.states.values.map(\.nextFetch).min() ?? now + 60_000
-                return (due, state.stopping, max(0, min(next - now, 60_000)))
+                return (due, state.stopping, max(0, min(next - now, 60_000)), state.sources)
             }
             if stopping { return }
             for issuer in due {
@@ -152,7 +182,8 @@ public final class KeyFetcher: Sendable {
         var published: KeySet?
         defer { if let published { publish(source.issuer, published) } }
         shared.withLock { state in
-            guard var issuerState = state.states[source.issuer] else { return }
+            // A reload may have dropped or changed the source while it was being fetched.
+            guard state.sources.contains(source), var issuerState = state.states[source.issuer] else { return }
             switch result {
             case .success(let (keys, maxAge)):
                 issuerState.failures = 0

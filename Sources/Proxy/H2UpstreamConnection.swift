@@ -23,6 +23,8 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
     private(set) var closed = false
     private var flushing = false
     private var streams: [Int32: H2Stream] = [:]
+    /// A reload pointed the worker at another upstream: no new streams; closed once the last ends.
+    private var retiring = false
     private lazy var session = H2ClientSession(delegate: self)
     /// Client connections that owe their peer a WINDOW_UPDATE after this connection's writes.
     private var toWake: [H2Connection] = []
@@ -67,7 +69,13 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
         return connection
     }
 
-    var acceptsStreams: Bool { !closed && session.acceptsStreams }
+    var acceptsStreams: Bool { !closed && !retiring && session.acceptsStreams }
+
+    /// Takes no new stream from now on; closes when the streams in flight have ended.
+    func retire() {
+        retiring = true
+        if streams.isEmpty { close() }
+    }
 
     /// Starts `stream`'s request; false when this connection cannot take it.
     func open(_ stream: H2Stream, fields: [(name: [UInt8], value: [UInt8])], body: Bool) -> Int32? {
@@ -184,7 +192,7 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
             toWake.removeAll(keepingCapacity: true)
             for connection in waking where !connection.closed { connection.flushSession() }
         }
-        if !session.isAlive && output.isEmpty { close() }
+        if (!session.isAlive || (retiring && streams.isEmpty)) && output.isEmpty { close() }
     }
 
     // MARK: Session events

@@ -10,10 +10,12 @@ import Glibc
 final class Listener: EventHandler, TimerHandler {
     var timer = TimerSlot()
     let fd: Int32
-    let proxyProtocol: Bool
-    /// Replaced on SIGHUP (new handshakes use the new certificates; sessions keep theirs).
+    /// The configured address (`host:port` as the file wrote it): what a reload matches on.
+    let key: String
+    // A reload replaces these in place; a connection keeps what it was accepted with.
+    var proxyProtocol: Bool
     var tls: ServerTLS?
-    let offers: OfferedProtocols
+    var offers: OfferedProtocols
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -41,9 +43,10 @@ final class Listener: EventHandler, TimerHandler {
         handleEvent(0)
     }
 
-    init(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols, worker: Worker) {
+    init(fd: Int32, key: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols, worker: Worker) {
         self.offers = offers
         self.fd = fd
+        self.key = key
         self.proxyProtocol = proxyProtocol
         self.tls = tls
         self.worker = worker

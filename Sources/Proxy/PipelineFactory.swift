@@ -9,14 +9,17 @@ import Glibc
 #endif
 
 /// Compiles the config's rules once (errors name the key, before any socket opens) and builds
-/// each worker's filter chain from the compiled, immutable pieces.
+/// each worker's filter chain from the compiled, immutable pieces. A reload compiles a new
+/// factory from the new file, off the loops, reusing what the change did not touch.
 public struct PipelineFactory: Sendable {
     let resolver: ClientIPResolver?
     let policy: NetworkPolicy?
     let auth: AuthSettings?
     let validator: TokenValidator?
-    let keys: KeySnapshot?
-    /// Issuers whose keys come over HTTP(S); fetched by a ``KeyFetcher`` the caller starts.
+    /// Every issuer's current keys: read from files here, fetched ones published into it.
+    let keys: SnapshotHolder?
+    let secrets: [String: [UInt8]]
+    /// Issuers whose keys come over HTTP(S); fetched by the server's ``KeyFetcher``.
     public let fetchedSources: [KeyFetcher.Source]
     /// False until every fetched issuer has its first key set.
     public let readiness: Readiness
@@ -27,8 +30,11 @@ public struct PipelineFactory: Sendable {
     /// TLS to an `https://` upstream (its CA and client certificate read here, at startup).
     let upstreamTLS: ClientTLS?
 
-    /// Files named by the config (JWKS, HMAC secrets) are read here, at startup, off any loop.
-    public init(config: PortcullisConfig) throws(ConfigError) {
+    /// Files named by the config (certificates, JWKS, HMAC secrets) are read here, off any loop.
+    /// With `previous` (a reload): an issuer whose key source is unchanged keeps its fetched
+    /// keys, and when the token rules and secrets are unchanged the validator (and with it the
+    /// token cache) is kept; the readiness object stays the same one, re-evaluated.
+    public init(config: PortcullisConfig, previous: PipelineFactory? = nil) throws(ConfigError) {
         readinessPath = config.readinessPath
         var tls: [ServerTLS?] = []
         for listener in config.listeners {
@@ -41,16 +47,20 @@ public struct PipelineFactory: Sendable {
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
         auth = config.auth
+        let readiness = previous?.readiness ?? Readiness(ready: true)
+        self.readiness = readiness
         guard let auth = config.auth else {
             validator = nil
             keys = nil
+            secrets = [:]
             fetchedSources = []
-            readiness = Readiness(ready: true)
+            readiness.set(true)
             return
         }
         var fetched: [KeyFetcher.Source] = []
         var sets: [String: KeySet] = [:]
         var secrets: [String: [UInt8]] = [:]
+        let previousSets = previous?.keys?.current.sets ?? [:]
         for (index, issuer) in auth.issuers.enumerated() {
             let key = "auth.issuers[\(index)]"
             switch issuer.keySource {
@@ -62,7 +72,11 @@ public struct PipelineFactory: Sendable {
                     throw ConfigError(key: key + ".jwks_file", line: nil, reason: "\(path): \(error)")
                 }
             case .jwksURL, .discovery:
-                fetched.append(KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource))
+                let source = KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource)
+                fetched.append(source)
+                if previous?.fetchedSources.contains(source) == true, let kept = previousSets[issuer.issuer] {
+                    sets[issuer.issuer] = kept
+                }
             }
             if let path = issuer.hmacSecretFile {
                 let secret = try Self.read(path, key: key + ".hmac_secret_file")
@@ -72,24 +86,26 @@ public struct PipelineFactory: Sendable {
                 secrets[issuer.issuer] = secret
             }
         }
-        validator = TokenValidator(auth, secrets: secrets)
-        keys = KeySnapshot(sets: sets)
+        if let previous, let kept = previous.validator, previous.auth == auth, previous.secrets == secrets {
+            validator = kept
+        } else {
+            validator = TokenValidator(auth, secrets: secrets)
+        }
+        self.secrets = secrets
+        keys = SnapshotHolder(KeySnapshot(sets: sets))
         fetchedSources = fetched
-        readiness = Readiness(ready: fetched.isEmpty)
+        readiness.set(fetched.allSatisfy { sets[$0.issuer] != nil })
     }
 
-    /// A fetcher for the HTTP(S) key sources that publishes into `server`; nil when there are none.
-    public func makeKeyFetcher(config: PortcullisConfig, server: ProxyServer) -> KeyFetcher? {
-        guard !fetchedSources.isEmpty, let auth = config.auth, let keys, let validator else { return nil }
-        let current = SnapshotHolder(keys)
-        let readiness = readiness
-        let expected = Set(fetchedSources.map(\.issuer))
-        return KeyFetcher(sources: fetchedSources, settings: auth.keys) { issuer, set in
-            let snapshot = current.replacing(issuer, with: set)
-            validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
-            server.publish(snapshot)
-            if expected.isSubset(of: snapshot.sets.keys) { readiness.markReady() }
-        }
+    /// A fetched key set arrived: it joins the snapshot, cache entries of keys that are gone
+    /// are dropped, and readiness is re-evaluated. Returns the snapshot for the workers; nil
+    /// when the issuer is not (or no longer) one of this configuration's fetched issuers.
+    func keysFetched(issuer: String, set: KeySet) -> KeySnapshot? {
+        guard let keys, let validator, fetchedSources.contains(where: { $0.issuer == issuer }) else { return nil }
+        let snapshot = keys.replacing(issuer, with: set)
+        validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
+        if fetchedSources.allSatisfy({ snapshot.sets[$0.issuer] != nil }) { readiness.set(true) }
+        return snapshot
     }
 
     static func read(_ path: String, key: String) throws(ConfigError) -> [UInt8] {
@@ -122,7 +138,7 @@ public struct PipelineFactory: Sendable {
             filters.append(ClientCertificateFilter(clientCertificate))
         }
         if let validator, let keys, let auth {
-            filters.append(TokenFilter(validator: validator, keys: keys, settings: auth, refresher: refresher))
+            filters.append(TokenFilter(validator: validator, keys: keys.current, settings: auth, refresher: refresher))
         }
         return RequestPipeline(filters: filters)
     }
@@ -130,14 +146,16 @@ public struct PipelineFactory: Sendable {
 
 /// The latest key sets of all issuers; each fetch result makes a new immutable snapshot.
 final class SnapshotHolder: Sendable {
-    private let current: Mutex<KeySnapshot>
+    private let snapshot: Mutex<KeySnapshot>
 
     init(_ initial: KeySnapshot) {
-        current = Mutex(initial)
+        snapshot = Mutex(initial)
     }
 
+    var current: KeySnapshot { snapshot.withLock { $0 } }
+
     func replacing(_ issuer: String, with set: KeySet) -> KeySnapshot {
-        current.withLock { snapshot in
+        self.snapshot.withLock { snapshot in
             var sets = snapshot.sets
             sets[issuer] = set
             snapshot = KeySnapshot(sets: sets)
@@ -148,16 +166,16 @@ final class SnapshotHolder: Sendable {
 
 /// Lets workers ask the key fetcher for an early refresh although the fetcher is created after
 /// them (it publishes into the server the workers belong to).
-public final class FetcherRelay: Sendable {
+final class FetcherRelay: Sendable {
     private let fetcher = Mutex<KeyFetcher?>(nil)
 
-    public init() {}
+    init() {}
 
-    public func attach(_ keyFetcher: KeyFetcher) {
+    func attach(_ keyFetcher: KeyFetcher) {
         fetcher.withLock { $0 = keyFetcher }
     }
 
-    public func request(_ issuer: String) {
+    func request(_ issuer: String) {
         fetcher.withLock { $0 }?.requestRefresh(issuer: issuer)
     }
 }

@@ -3,6 +3,7 @@ public import EventLoop
 import Transport
 public import Tokens
 import Synchronization
+import KeyFetcher
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,58 +16,129 @@ public struct ServerError: Error, CustomStringConvertible {
 /// The running proxy: N workers, each an event loop on its own thread with its own listeners.
 ///
 /// All sockets are bound in ``init(config:pipeline:)``, so a port in use fails there, before
-/// anything is served. The class is shared with the signal-handling thread only through
-/// ``shutdown(drainMillis:)`` and ``wait()``, which use the loops' cross-thread `execute`.
+/// anything is served. The class is shared with the signal-handling, key-fetching and reload
+/// threads; what they change is behind `state`, and the workers are only ever reached through
+/// their loops' cross-thread `execute`.
 public final class ProxyServer: @unchecked Sendable {
     private let workers: [Worker]
     private var threads: [pthread_t] = []
     private let drained = DrainCounter()
     /// Connection objects alive across all workers (a closed connection must leave none).
     public let live: LiveObjects
+    private let state: Mutex<ServerState>
+    /// Reloads one at a time (SIGHUP and the file watch may both ask).
+    private let reloading = Mutex(())
+    private let relay: FetcherRelay
+
+    struct ServerState {
+        var factory: PipelineFactory
+        var config: PortcullisConfig
+        /// Listener keys with the address actually bound (the port resolved when 0 was asked).
+        var bound: [(key: String, address: SocketAddress)]
+        var fetcher: KeyFetcher?
+        var generation = 1
+        var reloads = (succeeded: 0, failed: 0)
+    }
+
     /// The addresses actually bound, in listener order (ports resolved when 0 was asked for).
-    public let boundAddresses: [SocketAddress]
+    public var boundAddresses: [SocketAddress] { state.withLock { $0.bound.map(\.address) } }
+
+    /// How many configurations have been in effect (1 at start, +1 per successful reload).
+    public var configGeneration: Int { state.withLock { $0.generation } }
 
     /// Builds workers and binds every listener. `pipeline` (compiled from the same config, so
     /// its errors came first) makes each worker's filter chain.
-    public init(config: PortcullisConfig, pipeline: PipelineFactory, refresher: (@Sendable (String) -> Void)? = nil) throws(ServerError) {
-        guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
-            throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
-        }
+    public init(config: PortcullisConfig, pipeline: PipelineFactory) throws(ServerError) {
+        let upstream = try Self.resolveUpstream(config)
         let count = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var settings = WorkerSettings(config)
-        settings.upstreamTLS = pipeline.upstreamTLS
+        // The workers' token filters ask the key fetcher for early refreshes through the relay
+        // (the fetcher starts after the server exists, as it publishes into it).
+        let relay = FetcherRelay()
+        let update = Self.workerUpdate(config, pipeline, upstream: upstream, refresher: { relay.request($0) })
         let live = LiveObjects()
         var workers: [Worker] = []
-        var bound: [SocketAddress] = []
         do {
             for index in 0..<count {
-                workers.append(try Worker(index: index, settings: settings, upstream: upstream, pipeline: pipeline.make(worker: index, refresher: refresher),
-                                          forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor, live: live))
+                workers.append(try Worker(index: index, settings: update.settings, upstream: upstream,
+                                          forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live))
             }
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")
         }
-        for (index, listener) in config.listeners.enumerated() {
-            // Built with the pipeline, before any socket: a bad certificate is a config error.
-            let tls = index < pipeline.listenerTLS.count ? pipeline.listenerTLS[index] : nil
-            guard var address = SocketAddress(host: listener.address.host, port: listener.address.port) else {
-                throw ServerError(description: "listener \(listener.address): not a numeric address")
-            }
-            for worker in workers {
-                do {
-                    let fd = try Listener.open(address)
-                    if address.port == 0 { address = try Sys.localAddress(fd) }
-                    try worker.addListener(fd: fd, proxyProtocol: listener.proxyProtocol, tls: tls,
-                                           offers: OfferedProtocols(listener.protocols))
-                } catch {
-                    throw ServerError(description: "listener \(listener.address): \(error)")
-                }
-            }
-            bound.append(address)
+        let opened = try Self.openListeners(config, keep: [], workers: count)
+        for worker in workers {
+            worker.apply(update, newSockets: opened.sockets[worker.loop.index])
         }
         self.workers = workers
         self.live = live
-        self.boundAddresses = bound
+        self.relay = relay
+        state = Mutex(ServerState(factory: pipeline, config: config, bound: opened.bound, fetcher: nil))
+    }
+
+    private static func resolveUpstream(_ config: PortcullisConfig) throws(ServerError) -> SocketAddress {
+        guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
+            throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
+        }
+        return upstream
+    }
+
+    private static func workerUpdate(_ config: PortcullisConfig, _ pipeline: PipelineFactory, upstream: SocketAddress,
+                                     refresher: (@Sendable (String) -> Void)?) -> WorkerUpdate {
+        var settings = WorkerSettings(config)
+        settings.upstreamTLS = pipeline.upstreamTLS
+        let keys = listenerKeys(config)
+        let plans = config.listeners.enumerated().map { index, listener in
+            ListenerPlan(key: keys[index], proxyProtocol: listener.proxyProtocol,
+                         tls: index < pipeline.listenerTLS.count ? pipeline.listenerTLS[index] : nil,
+                         offers: OfferedProtocols(listener.protocols))
+        }
+        return WorkerUpdate(settings: settings, pipeline: pipeline, refresher: refresher, upstream: upstream,
+                            forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor,
+                            listeners: plans)
+    }
+
+    /// What identifies a listener across reloads: its address as configured, numbered when the
+    /// same one appears twice (two `127.0.0.1:0` listeners are two sockets on two ports).
+    private static func listenerKeys(_ config: PortcullisConfig) -> [String] {
+        var seen: [String: Int] = [:]
+        return config.listeners.map { listener in
+            let address = listener.address.description
+            let count = seen[address, default: 0]
+            seen[address] = count + 1
+            return count == 0 ? address : "\(address)#\(count)"
+        }
+    }
+
+    /// Binds one SO_REUSEPORT socket per worker for each listener whose key is not in `keep`.
+    /// On any failure every socket opened here is closed again, so nothing half-applies.
+    private static func openListeners(_ config: PortcullisConfig, keep: [(key: String, address: SocketAddress)],
+                                       workers: Int) throws(ServerError) -> (sockets: [[String: Int32]], bound: [(key: String, address: SocketAddress)]) {
+        var sockets = [[String: Int32]](repeating: [:], count: workers)
+        var bound: [(key: String, address: SocketAddress)] = []
+        let keys = listenerKeys(config)
+        for (index, listener) in config.listeners.enumerated() {
+            let key = keys[index]
+            if let kept = keep.first(where: { $0.key == key }) {
+                bound.append(kept)
+                continue
+            }
+            guard var address = SocketAddress(host: listener.address.host, port: listener.address.port) else {
+                sockets.forEach { $0.values.forEach(Sys.close) }
+                throw ServerError(description: "listener \(listener.address): not a numeric address")
+            }
+            for index in 0..<workers {
+                do {
+                    let fd = try Listener.open(address)
+                    if address.port == 0 { address = try Sys.localAddress(fd) }
+                    sockets[index][key] = fd
+                } catch {
+                    sockets.forEach { $0.values.forEach(Sys.close) }
+                    throw ServerError(description: "listener \(listener.address): \(error)")
+                }
+            }
+            bound.append((key, address))
+        }
+        return (sockets, bound)
     }
 
     /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
@@ -74,24 +146,135 @@ public final class ProxyServer: @unchecked Sendable {
         workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize }
     }
 
-    /// Re-reads every TLS listener's certificates and keys (SIGHUP). New handshakes use them;
-    /// connections already open keep the context they were made with. A file that no longer
-    /// loads is an error naming its key, and the certificates in use stay.
-    public func reloadCertificates(_ config: PortcullisConfig) throws(ConfigError) {
-        var contexts: [ServerTLS?] = []
-        for listener in config.listeners {
-            contexts.append(try listener.tls.map { (settings) throws(ConfigError) in try ServerTLS(settings, protocols: listener.protocols) })
-        }
-        let fresh = contexts
-        for worker in workers {
-            let box = WorkerRef(worker)
-            worker.loop.execute { box.worker.replaceTLS(fresh) }
+    // MARK: Reload
+
+    /// Why a reload was refused; the configuration in effect stays.
+    public enum ReloadError: Error, CustomStringConvertible {
+        case config(ConfigError)
+        case server(ServerError)
+
+        public var description: String {
+            switch self {
+            case .config(let error): return error.description
+            case .server(let error): return error.description
+            }
         }
     }
 
-    /// Hands a new key snapshot to every worker; each swaps it in on its own loop, so the
-    /// request path reads keys without a lock.
-    public func publish(_ snapshot: KeySnapshot) {
+    /// What a successful reload changed that only a restart would apply.
+    public struct ReloadOutcome: Sendable {
+        public let generation: Int
+        /// Settings the file changed that take effect at the next start (e.g. `workers`).
+        public let needsRestart: [String]
+    }
+
+    /// Puts a new configuration into effect without dropping a connection: the file's rules,
+    /// tokens, certificates, timeouts and upstream are compiled here, off the loops, then each
+    /// worker swaps them in between two events; requests already admitted finish as they are.
+    /// New listeners are bound before any that vanished are closed. Issuers whose key source
+    /// did not change keep their keys (no fetch) and, when the token rules are unchanged, the
+    /// token cache. Anything invalid (a key, a certificate, a port in use) refuses the whole
+    /// reload and the running configuration stays.
+    public func reload(_ config: PortcullisConfig) throws(ReloadError) -> ReloadOutcome {
+        try reload { () throws(ConfigError) -> PortcullisConfig in config }
+    }
+
+    /// As ``reload(_:)``, with the file read and validated by `load`; a file that does not
+    /// validate counts as a failed reload like any other refusal.
+    public func reload(_ load: () throws(ConfigError) -> PortcullisConfig) throws(ReloadError) -> ReloadOutcome {
+        let result = reloading.withLock { _ in
+            Result { () throws(ReloadError) -> ReloadOutcome in
+                switch Result(catching: load) {
+                case .success(let config): return try self.apply(config)
+                case .failure(let error): throw .config(error)
+                }
+            }
+        }
+        if case .failure = result { state.withLock { $0.reloads.failed += 1 } }
+        return try result.get()
+    }
+
+    private func apply(_ config: PortcullisConfig) throws(ReloadError) -> ReloadOutcome {
+        let (previous, bound) = state.withLock { ($0.factory, $0.bound) }
+        let factory: PipelineFactory
+        do {
+            factory = try PipelineFactory(config: config, previous: previous)
+        } catch {
+            throw .config(error)
+        }
+        let upstream: SocketAddress
+        let opened: (sockets: [[String: Int32]], bound: [(key: String, address: SocketAddress)])
+        do {
+            upstream = try Self.resolveUpstream(config)
+            let wanted = Set(Self.listenerKeys(config))
+            opened = try Self.openListeners(config, keep: bound.filter { wanted.contains($0.key) }, workers: workers.count)
+        } catch {
+            throw .server(error)
+        }
+        let relay = relay
+        let update = Self.workerUpdate(config, factory, upstream: upstream, refresher: { relay.request($0) })
+        for worker in workers {
+            let box = WorkerRef(worker)
+            let sockets = opened.sockets[worker.loop.index]
+            worker.loop.execute { box.worker.apply(update, newSockets: sockets) }
+        }
+        let (fetcher, generation, old) = state.withLock { state in
+            let old = state.config
+            state.factory = factory
+            state.config = config
+            state.bound = opened.bound
+            state.generation += 1
+            state.reloads.succeeded += 1
+            return (state.fetcher, state.generation, old)
+        }
+        if let fetcher {
+            fetcher.update(sources: factory.fetchedSources)
+        } else if !factory.fetchedSources.isEmpty {
+            startKeyFetcher(waitForFirstKeys: false)
+        }
+        var restart: [String] = []
+        if old.workers != config.workers { restart.append("workers") }
+        return ReloadOutcome(generation: generation, needsRestart: restart)
+    }
+
+    /// Reload counts so far, for metrics: (succeeded, failed).
+    public var reloadCounts: (succeeded: Int, failed: Int) { state.withLock { $0.reloads } }
+
+    // MARK: Keys
+
+    /// Starts fetching the keys of the issuers that publish them over HTTP(S), on the fetcher's
+    /// own thread. With `waitForFirstKeys` (at startup, before serving) the first fetch of each
+    /// issuer is made here, bounded by the fetch timeout. Returns whether every issuer has keys.
+    @discardableResult
+    public func startKeyFetcher(waitForFirstKeys: Bool = true) -> Bool {
+        let (factory, existing) = state.withLock { ($0.factory, $0.fetcher) }
+        if existing != nil { return factory.readiness.isReady }
+        guard !factory.fetchedSources.isEmpty, let auth = state.withLock({ $0.config.auth }) else { return true }
+        let fetcher = KeyFetcher(sources: factory.fetchedSources, settings: auth.keys) { [weak self] issuer, set in
+            self?.keysFetched(issuer: issuer, set: set)
+        }
+        state.withLock { $0.fetcher = fetcher }
+        relay.attach(fetcher)
+        if waitForFirstKeys {
+            fetcher.start()
+        } else {
+            fetcher.startInBackground()
+        }
+        return factory.readiness.isReady
+    }
+
+    /// Whether every issuer has its keys (and so the proxy can judge tokens).
+    public var isReady: Bool { state.withLock { $0.factory.readiness }.isReady }
+
+    /// A key set was fetched: the configuration in effect takes it, then every worker, on its
+    /// own loop, so the request path reads keys without a lock.
+    private func keysFetched(issuer: String, set: KeySet) {
+        guard let snapshot = state.withLock({ $0.factory.keysFetched(issuer: issuer, set: set) }) else { return }
+        publish(snapshot)
+    }
+
+    /// Hands a new key snapshot to every worker; each swaps it in on its own loop.
+    func publish(_ snapshot: KeySnapshot) {
         for worker in workers {
             let box = WorkerRef(worker)
             worker.loop.execute {
@@ -145,6 +328,11 @@ public final class ProxyServer: @unchecked Sendable {
             worker.loop.stop()
         }
         wait()
+        state.withLock { state -> KeyFetcher? in
+            let fetcher = state.fetcher
+            state.fetcher = nil
+            return fetcher
+        }?.stop()
     }
 
     /// Joins the worker threads.

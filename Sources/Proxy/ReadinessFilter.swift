@@ -11,7 +11,10 @@ public final class Readiness: Sendable {
 
     public var isReady: Bool { ready.load(ordering: .acquiring) }
 
-    public func markReady() { ready.store(true, ordering: .releasing) }
+    public func markReady() { set(true) }
+
+    /// A reload can add an issuer whose keys are not in yet: ready goes back to false until they are.
+    public func set(_ value: Bool) { ready.store(value, ordering: .releasing) }
 }
 
 /// Pipeline step 0: the readiness path (`readiness_path`), answered here and never forwarded,

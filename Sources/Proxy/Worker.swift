@@ -12,16 +12,20 @@ import Glibc
 /// A connection accepted here lives and dies here; nothing on the request path is shared.
 final class Worker {
     let loop: EventLoop
-    let settings: WorkerSettings
+    /// Replaced by a reload between events; what a connection reads at each step is current.
+    private(set) var settings: WorkerSettings
     let accessLog: AccessLog
     let live: LiveObjects
     /// The 16 KiB buffers of this worker's client and upstream connections, reused.
     let buffers = BufferPool()
-    var pipeline: RequestPipeline
-    let upstreamAddress: SocketAddress
+    /// Made by ``apply(_:newSockets:)`` from the configuration in effect.
+    var pipeline = RequestPipeline(filters: [])
+    private(set) var upstreamAddress: SocketAddress
     /// The shared HTTP/2 connection to the upstream (`upstream.protocol: h2`), opened on demand.
     var h2Upstream: H2UpstreamConnection?
     lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
+    /// The addresses this worker accepts on, by their configured key.
+    var listenerKeys: [String] { listeners.map(\.key) }
     private var listeners: [Listener] = []
     private var connections: [(any DownstreamConnection)?] = []
     private(set) var connectionCount = 0
@@ -32,9 +36,9 @@ final class Worker {
     let h2Limits: H2Limits
     var proxyProtocolRejected = 0
     /// Whether the client-IP header is X-Forwarded-For (so the XFF list can be cut at the client).
-    let forwardingHeaderIsXFF: Bool
+    private(set) var forwardingHeaderIsXFF: Bool
 
-    init(index: Int, settings: WorkerSettings, upstream: SocketAddress, pipeline: RequestPipeline,
+    init(index: Int, settings: WorkerSettings, upstream: SocketAddress,
          forwardingHeaderIsXFF: Bool, live: LiveObjects) throws(SystemError) {
         self.live = live
         var limits = H2Limits()
@@ -44,23 +48,56 @@ final class Worker {
         loop = try EventLoop(index: index)
         self.settings = settings
         self.upstreamAddress = upstream
-        self.pipeline = pipeline
         accessLog = AccessLog(enabled: settings.accessLog, worker: index)
         let log = accessLog
         loop.addIterationHook { log.flush() }
     }
 
-    func addListener(fd: Int32, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) throws(SystemError) {
-        let listener = Listener(fd: fd, proxyProtocol: proxyProtocol, tls: tls, offers: offers, worker: self)
+    /// One listening socket for this worker (see ``ListenerPlan``).
+    func addListener(_ plan: ListenerPlan, fd: Int32) throws(SystemError) {
+        let listener = Listener(fd: fd, key: plan.key, proxyProtocol: plan.proxyProtocol, tls: plan.tls, offers: plan.offers, worker: self)
         try loop.register(fd, listener)
         listeners.append(listener)
     }
 
-    /// Takes freshly loaded certificates, one entry per configured listener; runs on the loop.
-    func replaceTLS(_ contexts: [ServerTLS?]) {
-        for (index, listener) in listeners.enumerated() where index < contexts.count {
-            listener.tls = contexts[index]
+    /// Takes a reloaded configuration; runs on the loop, between events, so every request
+    /// admitted after it sees the new rules and none sees half of them. Listeners that stay
+    /// take their new settings in place; new ones (sockets bound by the server, one per worker)
+    /// start accepting before the ones that are gone are closed; open connections stay.
+    func apply(_ update: WorkerUpdate, newSockets: [String: Int32]) {
+        settings = update.settings
+        pipeline = update.pipeline.make(worker: loop.index, refresher: update.refresher)
+        forwardingHeaderIsXFF = update.forwardingHeaderIsXFF
+        if update.upstream != upstreamAddress {
+            // Exchanges in flight finish on the connections they hold; new ones go to the new place.
+            upstreamAddress = update.upstream
+            pool.closeAll()
+            pool = UpstreamPool(address: update.upstream, maxIdle: settings.maxIdleUpstream, worker: self)
+            h2Upstream?.retire()
+            h2Upstream = nil
         }
+        guard !draining else {
+            for fd in newSockets.values { Sys.close(fd) }
+            return
+        }
+        for plan in update.listeners {
+            if let existing = listeners.first(where: { $0.key == plan.key }) {
+                existing.proxyProtocol = plan.proxyProtocol
+                existing.tls = plan.tls
+                existing.offers = plan.offers
+            } else if let fd = newSockets[plan.key] {
+                do {
+                    try addListener(plan, fd: fd)
+                } catch {
+                    Sys.close(fd)
+                }
+            }
+        }
+        let wanted = Set(update.listeners.map(\.key))
+        for listener in listeners where !wanted.contains(listener.key) {
+            loop.close(listener.fd)
+        }
+        listeners.removeAll { !wanted.contains($0.key) }
     }
 
     func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) {
@@ -150,6 +187,25 @@ final class Worker {
         pool.closeAll()
         accessLog.flush()
     }
+}
+
+/// A listener as the configuration says it, for every worker; the server binds the sockets.
+struct ListenerPlan: Sendable {
+    let key: String
+    let proxyProtocol: Bool
+    let tls: ServerTLS?
+    let offers: OfferedProtocols
+}
+
+/// What a reload hands each worker.
+struct WorkerUpdate: Sendable {
+    let settings: WorkerSettings
+    /// Each worker makes its own filter chain from it, on its own loop.
+    let pipeline: PipelineFactory
+    let refresher: (@Sendable (String) -> Void)?
+    let upstream: SocketAddress
+    let forwardingHeaderIsXFF: Bool
+    let listeners: [ListenerPlan]
 }
 
 /// A client connection as its worker's table sees it, whatever protocol it speaks.

@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
         let listener = settings.listeners[0].address
         let host = listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host == "::" ? "::1" : listener.host
         let url = listener.isIPv6 ? "http://[\(host)]:\(listener.port)/hello" : "http://\(host):\(listener.port)/hello"
-        try Runner.serve(settings, banner: [
+        try Runner.serve(settings, path: config, banner: [
             "portcullis demo: backend echoing on \(settings.upstream.url)",
             "portcullis demo: try   curl -i \(url)",
         ])

@@ -16,14 +16,14 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let settings = try loadConfigOrExit(config)
-        try Runner.serve(settings)
+        try Runner.serve(settings, path: config)
     }
 }
 
 enum Runner {
     /// Everything that can fail on a bad config happens before the first socket is bound; then
     /// the server binds (a busy port fails here, still before serving), starts, and waits.
-    static func serve(_ settings: PortcullisConfig, banner: [String] = []) throws {
+    static func serve(_ settings: PortcullisConfig, path: String?, banner: [String] = []) throws {
         let signals = blockShutdownSignals()
         let log = operationalLogger(settings.log.level)
         let pipeline: PipelineFactory
@@ -33,21 +33,17 @@ enum Runner {
             printError("portcullis: \(error)")
             throw ExitCode(2)
         }
-        let relay = FetcherRelay()
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: settings, pipeline: pipeline, refresher: { relay.request($0) })
+            server = try ProxyServer(config: settings, pipeline: pipeline)
         } catch {
             printError("portcullis: \(error)")
             throw ExitCode(1)
         }
         // Keys over HTTP(S): the first fetch happens here, before serving; refreshes run on the
         // fetcher's own thread from then on.
-        let fetcher = pipeline.makeKeyFetcher(config: settings, server: server)
-        if let fetcher {
-            relay.attach(fetcher)
-            fetcher.start()
-            if !fetcher.isReady { log.warning("some issuers' keys could not be fetched yet; their tokens get 401 until they are") }
+        if !server.startKeyFetcher() {
+            log.warning("some issuers' keys could not be fetched yet; their tokens get 401 until they are")
         }
         do {
             try server.start()
@@ -60,22 +56,26 @@ enum Runner {
         }
         // The banner is what a person asked for (the demo's curl line): always shown.
         for line in banner { printError(line) }
+        let reloader = path.map { ConfigReloader(path: $0, server: server, log: log) }
+        var watcher: ConfigWatcher?
+        if let reloader, let path {
+            do {
+                watcher = try ConfigWatcher(path: path) { reloader.reload(trigger: .fileChanged) }
+                watcher?.start()
+            } catch {
+                log.warning("not watching the config file (\(error)); SIGHUP still reloads it")
+            }
+        }
         var signal: Int32 = 0
         var set = signals
         while true {
             sigwait(&set, &signal)
             guard signal == SIGHUP else { break }
-            // Certificates and keys only: the rest of the file is read once, at start.
-            do {
-                try server.reloadCertificates(settings)
-                if settings.listeners.contains(where: { $0.tls != nil }) { log.info("SIGHUP: TLS certificates reloaded") }
-            } catch {
-                log.error("SIGHUP: certificates not reloaded, the current ones stay in use: \(error)")
-            }
+            reloader?.reload(trigger: .signal)
         }
+        watcher?.stop()
         log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
-        fetcher?.stop()
         log.info("stopped")
     }
 

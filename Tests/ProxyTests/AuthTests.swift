@@ -139,16 +139,10 @@ struct KeyRotationTests {
           keys: {unknown_kid_interval: 2s}
         """)
         let pipeline = try PipelineFactory(config: config)
-        let relay = FetcherRelay()
-        let server = try ProxyServer(config: config, pipeline: pipeline, refresher: { relay.request($0) })
-        let fetcher = try #require(pipeline.makeKeyFetcher(config: config, server: server))
-        relay.attach(fetcher)
-        fetcher.start()
+        let server = try ProxyServer(config: config, pipeline: pipeline)
+        server.startKeyFetcher()
         try server.start()
-        defer {
-            server.shutdown(drainMillis: 200)
-            fetcher.stop()
-        }
+        defer { server.shutdown(drainMillis: 200) }
         let port = server.boundAddresses[0].port
         let exp = Int(Date().timeIntervalSince1970) + 3600
         func token(_ kid: String) throws -> String {
@@ -196,13 +190,9 @@ struct ReadinessTests {
         """)
         let pipeline = try PipelineFactory(config: config)
         let server = try ProxyServer(config: config, pipeline: pipeline)
-        let fetcher = try #require(pipeline.makeKeyFetcher(config: config, server: server))
-        fetcher.start()
+        server.startKeyFetcher()
         try server.start()
-        defer {
-            server.shutdown(drainMillis: 200)
-            fetcher.stop()
-        }
+        defer { server.shutdown(drainMillis: 200) }
         let port = server.boundAddresses[0].port
         func probe() throws -> Int? {
             try RawClient.exchange(port: port, bytes: Array("GET /.portcullis/ready HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8),

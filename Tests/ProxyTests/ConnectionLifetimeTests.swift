@@ -1,6 +1,7 @@
 import EventLoop
 import Foundation
 import Proxy
+import TestSupport
 import Testing
 import Tokens
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Proxy
+import TestSupport
 import Testing
 import Tokens
 

@@ -2,6 +2,7 @@ import EventLoop
 import Foundation
 import Proxy
 import Synchronization
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import EventLoop
 import Foundation
 import Proxy
 import Tokens
+import TestSupport
 import Testing
 
 /// HTTP/2 to the client: h2c with prior knowledge and h2 by ALPN, each stream admitted on its

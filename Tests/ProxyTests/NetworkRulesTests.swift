@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 /// Network rules through the real proxy, from 127.0.0.1.

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A Python server from Tests/ProxyTests/Fixtures on an ephemeral loopback port: started, waited

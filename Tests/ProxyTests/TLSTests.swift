@@ -2,6 +2,7 @@ import Config
 import EventLoop
 import Foundation
 import Proxy
+import TestSupport
 import Testing
 
 /// TLS termination, SNI, versions and mutual TLS, driven by real clients (curl, openssl s_client).
@@ -146,7 +147,7 @@ struct TLSTests {
         let second = try TestPKI.run("/usr/bin/openssl", base + ["-sess_in", session], input: "")
         #expect(second.1.contains("Reused, TLSv1.2"), "\(second.1)")
         // The ticket keys belong to the process, not the context: a SIGHUP reload keeps them.
-        try harness.server.reloadCertificates(harness.config)
+        _ = try harness.server.reload(harness.config)
         usleep(50_000)
         let third = try TestPKI.run("/usr/bin/openssl", base + ["-sess_in", session], input: "")
         #expect(third.1.contains("Reused, TLSv1.2"), "\(third.1)")
@@ -169,13 +170,13 @@ struct TLSTests {
         try FileManager.default.copyItem(atPath: Self.pki.otherServer.cert, toPath: cert)
         try FileManager.default.copyItem(atPath: Self.pki.otherServer.key, toPath: key)
         #expect(try get(trusting: Self.pki.caCert) == 200)
-        try harness.server.reloadCertificates(harness.config)
+        _ = try harness.server.reload(harness.config)
         usleep(50_000)
         #expect(try get(trusting: Self.pki.otherCACert) == 200)
         #expect(try get(trusting: Self.pki.caCert) == 0)
         // A broken file on reload is an error and the certificates in use stay.
         try "not a key".write(toFile: key, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigError.self) { try harness.server.reloadCertificates(harness.config) }
+        #expect(throws: ProxyServer.ReloadError.self) { try harness.server.reload(harness.config) }
         #expect(try get(trusting: Self.pki.otherCACert) == 200)
     }
 

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Proxy
+import TestSupport
 import Testing
 
 /// TLS to the upstream (`upstream.url: https://…`): the backend's certificate verified against

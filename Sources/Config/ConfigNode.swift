@@ -53,6 +53,14 @@ struct ConfigNode {
         return value
     }
 
+    func fraction() throws(ConfigError) -> Double {
+        guard case .scalar(let scalar) = node, let value = Double(scalar.string), value.isFinite else {
+            throw error("expected a number from 0.0 to 1.0, found \(describe)")
+        }
+        guard (0...1).contains(value) else { throw error("\(scalar.string) is out of range; expected 0.0 to 1.0") }
+        return value
+    }
+
     func bool() throws(ConfigError) -> Bool {
         guard case .scalar(let scalar) = node else { throw error("expected true or false, found \(kindName)") }
         switch scalar.string {

@@ -7,6 +7,10 @@ public struct LogSettings: Sendable, Equatable {
     public var level: Level = .info
     /// Write the per-request access log line.
     public var access: Bool = true
+    /// The share of allowed requests that get a line (refusals always do).
+    public var accessSample: Double = 1.0
+    /// Keep the query string in the logged path (it may carry personal data; dropped by default).
+    public var accessQuery: Bool = false
 
     public init() {}
 
@@ -21,6 +25,8 @@ public struct LogSettings: Sendable, Equatable {
             log.level = level
         }
         if let n = map.optional("access") { log.access = try n.bool() }
+        if let n = map.optional("access_sample") { log.accessSample = try n.fraction() }
+        if let n = map.optional("access_query") { log.accessQuery = try n.bool() }
         try map.finish()
         return log
     }

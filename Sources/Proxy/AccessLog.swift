@@ -6,7 +6,12 @@ import Glibc
 /// One JSON line per request on stdout, formatted into a per-worker buffer without allocating and
 /// written once per loop iteration.
 final class AccessLog {
-    let enabled: Bool
+    // A reload replaces these between events.
+    var enabled: Bool
+    /// Allowed requests are logged when a draw from `random` is below this (refusals always).
+    var sampleThreshold: UInt64 = .max
+    var keepQuery = false
+    private var random: UInt64
     let worker: Int
     private let buffer = IOBuffer(capacity: 64 * 1024)
     private var cachedSecond: Int64 = -1
@@ -15,6 +20,24 @@ final class AccessLog {
     init(enabled: Bool, worker: Int) {
         self.enabled = enabled
         self.worker = worker
+        random = UInt64(truncatingIfNeeded: Sys.monotonicNanos()) | 1
+    }
+
+    func configure(enabled: Bool, sample: Double, keepQuery: Bool) {
+        self.enabled = enabled
+        self.keepQuery = keepQuery
+        sampleThreshold = sample >= 1 ? .max : UInt64(sample * Double(UInt64.max >> 11)) << 11
+    }
+
+    /// Whether this request gets a line: every refusal, and the sampled share of the rest.
+    func wants(allowed: Bool) -> Bool {
+        guard enabled else { return false }
+        guard allowed, sampleThreshold != .max else { return true }
+        // xorshift64: cheap, and only needs to be uniform, not unpredictable.
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random < sampleThreshold
     }
 
     struct Entry {
@@ -23,12 +46,17 @@ final class AccessLog {
         var path: UnsafeRawBufferPointer
         var status: Int
         var decision: StaticString
-        var reason: String?
-        var reasonStatic: StaticString
+        /// How the client address was found: peer, proxy-protocol, x-forwarded-for, forwarded.
+        var clientSource: StaticString
+        var reason: String
+        var bytesIn: UInt64
         var bytesOut: UInt64
         var durationNanos: Int64
+        var upstreamNanos: Int64?
         var note: String?
         var rule: String?
+        var appID: String?
+        var objectID: String?
         /// Per connection, set once the TLS handshake is done (nil in cleartext).
         var tls: TLSLogFields?
         var protocolName: StaticString = "http/1.1"
@@ -55,10 +83,16 @@ final class AccessLog {
         buffer.append(decimal: UInt64(worker))
         buffer.append(",\"client\":\"")
         appendEscaped(e.client)
+        buffer.append("\",\"client_source\":\"")
+        buffer.append(e.clientSource)
         buffer.append("\",\"method\":\"")
         appendEscaped(e.method)
         buffer.append("\",\"path\":\"")
-        appendEscaped(e.path)
+        if keepQuery {
+            appendEscaped(e.path)
+        } else {
+            appendEscaped(UnsafeRawBufferPointer(rebasing: e.path[..<(e.path.firstIndex(of: UInt8(ascii: "?")) ?? e.path.endIndex)]))
+        }
         buffer.append("\",\"protocol\":\"")
         buffer.append(e.protocolName)
         if let tls = e.tls {
@@ -79,11 +113,8 @@ final class AccessLog {
         buffer.append(",\"decision\":\"")
         buffer.append(e.decision)
         buffer.append("\",\"reason\":\"")
-        if var reason = e.reason {
-            reason.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        } else {
-            buffer.append(e.reasonStatic)
-        }
+        var reason = e.reason
+        reason.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
         if var rule = e.rule {
             buffer.append("\",\"rule\":\"")
             rule.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
@@ -92,10 +123,24 @@ final class AccessLog {
             buffer.append("\",\"note\":\"")
             note.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
         }
-        buffer.append("\",\"bytes\":")
+        if var app = e.appID {
+            buffer.append("\",\"app_id\":\"")
+            app.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+        }
+        if var object = e.objectID {
+            buffer.append("\",\"object_id\":\"")
+            object.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+        }
+        buffer.append("\",\"bytes_in\":")
+        buffer.append(decimal: e.bytesIn)
+        buffer.append(",\"bytes\":")
         buffer.append(decimal: e.bytesOut)
         buffer.append(",\"duration_us\":")
         buffer.append(decimal: UInt64(max(0, e.durationNanos / 1000)))
+        if let upstream = e.upstreamNanos {
+            buffer.append(",\"upstream_us\":")
+            buffer.append(decimal: UInt64(max(0, upstream / 1000)))
+        }
         buffer.append("}\n")
         if buffer.readableBytes > 48 * 1024 { flush() }
     }

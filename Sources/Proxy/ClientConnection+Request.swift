@@ -31,12 +31,12 @@ extension ClientConnection {
         if firstRequest && !offers.contains(.http1) {
             // An HTTP/2-only listener (`protocols: [h2]`): an HTTP/1.1 client gets a clear
             // answer and the connection ends.
-            requestStart = Sys.monotonicNanos()
+            record.start = Sys.monotonicNanos()
             reject(.http2Only, forceClose: true)
             return
         }
         if timerPhase != .header {
-            requestStart = Sys.monotonicNanos()
+            record.start = Sys.monotonicNanos()
             arm(.header, worker.settings.requestHeaderMillis)
         }
         let complete: Bool
@@ -59,9 +59,7 @@ extension ClientConnection {
         context.tlsPeer = tlsPeer
         context.requestsClientCertificates = requestsClientCertificates
         let result = worker.pipeline.run(&context)
-        logNote = context.logNote
-        client = context.client
-        networkRule = context.networkRule
+        if case .stop = result { record.judged(context, admitted: false) } else { record.judged(context, admitted: true) }
         switch result {
         case .stop(let decision):
             // The body (if any) was not read; the connection cannot be reused safely.
@@ -78,11 +76,11 @@ extension ClientConnection {
     /// Answers locally and logs; the request never reaches the upstream.
     func reject(_ decision: Decision, forceClose: Bool) {
         let keepAlive = !forceClose && head.keepAlive && !closeAfterResponse && state == .readingHead
-        if requestStart == 0 { requestStart = Sys.monotonicNanos() }
+        if record.start == 0 { record.start = Sys.monotonicNanos() }
         let before = output.readableBytes
         LocalReply.write(decision, keepAlive: keepAlive, into: output)
-        bytesOut = UInt64(output.readableBytes - before)
-        logExchange(status: decision.status, decision: "rejected", reason: decision.code, reasonStatic: "")
+        record.bytesOut = UInt64(output.readableBytes - before)
+        logExchange(status: decision.status, decision: "rejected", reason: decision.code)
         if keepAlive {
             input.consume(head.length)
             resetForNextRequest()
@@ -111,11 +109,7 @@ extension ClientConnection {
         response.reset()
         retried = false
         retryable = false
-        bytesOut = 0
-        requestStart = 0
-        logNote = nil
-        networkRule = nil
-        client = peerIP
+        record = ExchangeRecord(client: peerIP)
         logLine.clear()
         logMethodLength = 0
         timerPhase = .idle
@@ -129,7 +123,8 @@ extension ClientConnection {
         logLine.clear()
         logLine.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
         logMethodLength = head.methodRange.count
-        let path = head.path
+        // Path and query (the log drops the query unless `log.access_query`), as for HTTP/2's :path.
+        let path = head.path.lowerBound..<(head.query.isEmpty ? head.path.upperBound : head.query.upperBound)
         logLine.append(UnsafeRawBufferPointer(rebasing: bytes[path.lowerBound..<min(path.upperBound, path.lowerBound + 1024)]))
     }
 
@@ -150,6 +145,8 @@ extension ClientConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         input.consume(head.length)
+        record.bytesIn = UInt64(head.length)
+        record.forwarded()
         response.reset()
         if head.framing == .chunked {
             // Hold the head until the first chunk-size line has been validated, so a request whose
@@ -201,6 +198,7 @@ extension ClientConnection {
                 let take = min(UInt64(input.readableBytes), remaining)
                 out.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<Int(take)]))
                 input.consume(Int(take))
+                record.bytesIn += take
                 requestBody = remaining == take ? .done : .length(remaining - take)
                 continue
             case .chunked(var decoder):
@@ -223,6 +221,7 @@ extension ClientConnection {
                     return
                 }
                 input.consume(consumed)
+                record.bytesIn += UInt64(consumed)
                 requestBody = finished ? .done : .chunked(decoder)
                 if !finished && consumed == 0 { break }
                 continue
@@ -251,7 +250,7 @@ extension ClientConnection {
     func failMidRequest(_ decision: Decision) {
         upstream?.close()
         upstream = nil
-        if !response.headDone && bytesOut == 0 {
+        if !response.headDone && record.bytesOut == 0 {
             state = .readingHead
             reject(decision, forceClose: true)
         } else {

@@ -140,7 +140,7 @@ extension ClientConnection {
         }
         let before = output.readableBytes
         encodeClientHead(upstream.input.readable, informational: false)
-        bytesOut += UInt64(output.readableBytes - before)
+        record.bytesOut += UInt64(output.readableBytes - before)
         upstream.input.consume(response.head.length)
     }
 
@@ -157,7 +157,7 @@ extension ClientConnection {
             abort()
             return false
         }
-        bytesOut += UInt64(out.readableBytes - before)
+        record.bytesOut += UInt64(out.readableBytes - before)
         return true
     }
 
@@ -210,7 +210,7 @@ extension ClientConnection {
         guard let upstream else { return }
         let requestDone: Bool
         if case .done = requestBody { requestDone = true } else { requestDone = false }
-        logExchange(status: response.head.status, decision: "forwarded", reason: nil, reasonStatic: "allowed")
+        logExchange(status: response.head.status, decision: "forwarded", reason: "allowed")
         self.upstream = nil
         worker.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
         if closeAfterResponse || worker.draining || peerClosed {
@@ -267,7 +267,7 @@ extension ClientConnection {
             }
             return
         }
-        if response.headDone || bytesOut > 0 {
+        if response.headDone || record.bytesOut > 0 {
             abort()
         } else {
             failMidRequest(.upstreamUnavailable)
@@ -281,7 +281,7 @@ extension ClientConnection {
         encodeTunnelHead(bytes)
         response.switchedProtocols(upstream.input)
         state = .tunnel
-        logExchange(status: 101, decision: "forwarded", reason: nil, reasonStatic: "upgraded")
+        logExchange(status: 101, decision: "forwarded", reason: "upgraded")
         worker.loop.clearDeadline(self)
         pumpTunnelToClient()
         pumpTunnelToUpstream()
@@ -313,21 +313,12 @@ extension ClientConnection {
 
     // MARK: Log
 
-    func logExchange(status: Int, decision: StaticString, reason: String?, reasonStatic: StaticString) {
-        let log = worker.accessLog
-        guard log.enabled else { return }
-        let duration = requestStart == 0 ? 0 : Sys.monotonicNanos() - requestStart
-        var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &clientText) { raw in
-            let length = client.format(into: raw)
-            let line = logLine.readable
-            log.record(AccessLog.Entry(
-                client: UnsafeRawBufferPointer(rebasing: raw[0..<length]),
-                method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
-                path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
-                status: status, decision: decision, reason: reason, reasonStatic: reasonStatic,
-                bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule, tls: tlsLog
-            ))
-        }
+    func logExchange(status: Int, decision: StaticString, reason: String) {
+        record.upstreamFinished()
+        let line = logLine.readable
+        worker.finishExchange(record, method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
+                              path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
+                              status: status, decision: decision, reason: reason, protocolName: "http/1.1",
+                              tls: tlsLog, viaProxyProtocol: viaProxyProtocol)
     }
 }

@@ -62,9 +62,8 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     let peer: SocketAddress
     /// The TCP peer, or the source from a PROXY protocol header once read.
     var peerIP: IPAddress
-    /// The address that decided for the current request (access log, X-Forwarded-For).
-    var client: IPAddress
-    var networkRule: String?
+    /// `peerIP` came from a PROXY protocol header (the log says how the client was found).
+    var viaProxyProtocol = false
     var timer = TimerSlot()
     var timerPhase = TimerPhase.idle
 
@@ -91,10 +90,8 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     let sentHead = IOBuffer(capacity: 2048)
     var retryable = false
 
-    // For the access log.
-    var requestStart: Int64 = 0
-    var bytesOut: UInt64 = 0
-    var logNote: String?
+    /// What the access log and the metrics will say of the current request.
+    var record: ExchangeRecord
     let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
@@ -105,7 +102,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         requestsClientCertificates = tls?.requestsClientCertificates ?? false
         self.peer = peer
         self.peerIP = peer.withAddressBytes { IPAddress(bytes: $0) } ?? IPAddress(high: 0, low: 0)
-        self.client = peerIP
+        self.record = ExchangeRecord(client: peerIP)
         self.worker = worker
         self.state = expectProxyHeader ? .proxyHeader : tls != nil ? .handshaking : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
@@ -310,8 +307,11 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             close()
         case .done(let consumed, let source):
             input.consume(consumed)
-            if let source { peerIP = source }
-            client = peerIP
+            if let source {
+                peerIP = source
+                viaProxyProtocol = true
+            }
+            record.client = peerIP
             state = .readingHead
             timerPhase = .idle
             parseHead()
@@ -328,7 +328,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         case .header:
             reject(.requestTimeout, forceClose: true)
         case .upstreamConnect, .upstreamResponse:
-            if response.headDone || bytesOut > 0 {
+            if response.headDone || record.bytesOut > 0 {
                 abort()
             } else {
                 upstream?.close()
@@ -365,7 +365,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// Closes without ceremony (peer error, timeout mid-stream): nothing more can be said.
     func abort() {
         if state == .exchanging || state == .tunnel {
-            logExchange(status: response.headDone ? response.head.status : 0, decision: "aborted", reason: nil, reasonStatic: "connection_aborted")
+            logExchange(status: response.headDone ? response.head.status : 0, decision: "aborted", reason: "connection_aborted")
         }
         close()
     }

@@ -16,6 +16,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     let transport: Transport
     unowned(unsafe) let worker: Worker
     let peerIP: IPAddress
+    let viaProxyProtocol: Bool
     let tlsPeer: PeerCertificate?
     let requestsClientCertificates: Bool
     let tlsLog: AccessLog.TLSLogFields?
@@ -52,6 +53,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         transport = connection.transport
         worker = connection.worker
         peerIP = connection.peerIP
+        viaProxyProtocol = connection.viaProxyProtocol
         tlsPeer = connection.tlsPeer
         requestsClientCertificates = connection.requestsClientCertificates
         tlsLog = connection.tlsLog

@@ -66,6 +66,7 @@ extension H2Stream {
         requestChunked = !endStream && !hasContentLength()
         if requestChunked { headBytes.append("transfer-encoding: chunked\r\n") }
         headBytes.append("\r\n")
+        record.bytesIn = UInt64(headBytes.readableBytes)
         var parser = RequestParser(limits: worker.settings.requestLimits)
         do {
             guard try parser.parse(headBytes.readable, into: &head) else {
@@ -98,9 +99,7 @@ extension H2Stream {
         context.tlsPeer = connection.tlsPeer
         context.requestsClientCertificates = connection.requestsClientCertificates
         let result = worker.pipeline.run(&context)
-        client = context.client
-        networkRule = context.networkRule
-        logNote = context.logNote
+        if case .stop = result { record.judged(context, admitted: false) } else { record.judged(context, admitted: true) }
         switch result {
         case .stop(let decision):
             reject(decision)
@@ -141,7 +140,7 @@ extension H2Stream {
             responseEnded = true
             connection.respond(id, status: status, fields: fields, body: true)
         }
-        bytesOut = UInt64(message.count + 1)
+        record.bytesOut = UInt64(message.count + 1)
         log(status: status, decision: "rejected", reason: decision.code)
         closeUpstream(reusable: false)
         requestDone = true

@@ -28,6 +28,7 @@ extension H2Stream {
         }
         h2Upstream = upstreamConnection
         h2UpstreamID = id
+        record.forwarded()
         arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
     }
 
@@ -102,7 +103,7 @@ extension H2Stream {
     func upstreamData(_ bytes: UnsafeRawBufferPointer) {
         guard !finished else { return }
         responseBuffer.append(bytes)
-        bytesOut += UInt64(bytes.count)
+        record.bytesOut += UInt64(bytes.count)
         worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis)
         wakeResponse()
     }

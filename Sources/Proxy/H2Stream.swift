@@ -60,11 +60,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     var answered = false
 
     // Log.
-    private var requestStart: Int64 = 0
-    var bytesOut: UInt64 = 0
-    var client: IPAddress
-    var networkRule: String?
-    var logNote: String?
+    var record: ExchangeRecord
     private var logged = false
 
     // The worker outlives its connections and their streams (they die with its loop).
@@ -80,9 +76,9 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         headBytes = buffers.take()
         pending = buffers.take()
         responseBuffer = buffers.take()
-        client = connection.peerIP
+        record = ExchangeRecord(client: connection.peerIP)
         response = UpstreamResponse(maxHeadBytes: connection.worker.settings.requestLimits.maxHeadBytes)
-        requestStart = Sys.monotonicNanos()
+        record.start = Sys.monotonicNanos()
     }
 
     deinit {
@@ -106,6 +102,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         }
         upstream.owner = self
         self.upstream = upstream
+        record.forwarded()
         upstream.output.append(pending.readable)
         pending.clear()
         arm(upstream.connected ? .upstreamResponse : .upstreamConnect,
@@ -115,6 +112,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
         guard !finished else { return }
+        record.bytesIn += UInt64(bytes.count)
         if let h2Upstream {
             pending.append(bytes)
             unconsumed += bytes.count
@@ -298,7 +296,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
             fail(.badUpstreamResponse)
             return
         }
-        bytesOut += UInt64(out.readableBytes - before)
+        record.bytesOut += UInt64(out.readableBytes - before)
         if out.readableBytes >= ClientConnection.highWater && !responseEnded { pausedForRoom = true }
         if responseEnded { finishUpstream() }
         resumeIfDeferred()
@@ -434,22 +432,12 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     func log(status: Int, decision: StaticString, reason: String) {
         logged = true
-        let log = worker.accessLog
-        guard log.enabled else { return }
-        let duration = Sys.monotonicNanos() - requestStart
-        var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &clientText) { raw in
-            let length = client.format(into: raw)
-            method.withUnsafeBytes { methodBytes in
-                path.withUnsafeBytes { pathBytes in
-                    log.record(AccessLog.Entry(
-                        client: UnsafeRawBufferPointer(rebasing: raw[0..<length]),
-                        method: methodBytes, path: UnsafeRawBufferPointer(rebasing: pathBytes.prefix(1024)),
-                        status: status, decision: decision, reason: reason, reasonStatic: "",
-                        bytesOut: bytesOut, durationNanos: duration, note: logNote, rule: networkRule,
-                        tls: connection.tlsLog, protocolName: "h2"
-                    ))
-                }
+        record.upstreamFinished()
+        method.withUnsafeBytes { methodBytes in
+            path.withUnsafeBytes { pathBytes in
+                worker.finishExchange(record, method: methodBytes, path: pathBytes, status: status, decision: decision,
+                                      reason: reason, protocolName: "h2", tls: connection.tlsLog,
+                                      viaProxyProtocol: connection.viaProxyProtocol)
             }
         }
     }

@@ -26,6 +26,9 @@ public struct RequestContext {
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).
     public var logNote: String?
+    /// From a valid token, for the access log: `appid` (or `azp`) and `oid`.
+    public var appID: String?
+    public var objectID: String?
     /// The verified client certificate of the connection, if any.
     public var tlsPeer: PeerCertificate?
     /// Whether the connection's listener asks for client certificates (mutual TLS).

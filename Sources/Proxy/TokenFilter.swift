@@ -54,6 +54,8 @@ final class TokenFilter: RequestFilter {
         case .success(let validated):
             request.upstreamHeaders = validated.identity.upstreamHeaders
             request.logNote = validated.cached ? "cache_hit" : "token_verified"
+            request.appID = validated.identity.applicationID
+            request.objectID = validated.identity.objectID
             return .continue
         case .failure(let error):
             if let issuer = error.refetchIssuer { refresher?(issuer) }

@@ -66,6 +66,7 @@ final class Worker {
     /// start accepting before the ones that are gone are closed; open connections stay.
     func apply(_ update: WorkerUpdate, newSockets: [String: Int32]) {
         settings = update.settings
+        accessLog.configure(enabled: settings.accessLog, sample: settings.accessSample, keepQuery: settings.accessQuery)
         pipeline = update.pipeline.make(worker: loop.index, refresher: update.refresher)
         forwardingHeaderIsXFF = update.forwardingHeaderIsXFF
         if update.upstream != upstreamAddress {

@@ -11,6 +11,8 @@ struct WorkerSettings: Sendable {
     var responseTimeoutMillis: Int64
     var maxIdleUpstream: Int
     var accessLog: Bool
+    var accessSample: Double
+    var accessQuery: Bool
     /// `host:port` of the upstream, for requests that arrive without a Host header.
     var upstreamAuthority: [UInt8]
     var tlsHandshakeMillis: Int64
@@ -34,6 +36,8 @@ struct WorkerSettings: Sendable {
         responseTimeoutMillis = millis(config.upstream.responseTimeout)
         maxIdleUpstream = config.upstream.maxIdleConnections
         accessLog = config.log.access
+        accessSample = config.log.accessSample
+        accessQuery = config.log.accessQuery
         let host = config.upstream.host.contains(":") ? "[\(config.upstream.host)]" : config.upstream.host
         upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
         tlsHandshakeMillis = millis(config.timeouts.tlsHandshake)

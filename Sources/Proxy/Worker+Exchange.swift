@@ -1,0 +1,31 @@
+import EventLoop
+import NetworkPolicy
+
+extension Worker {
+    /// One request or stream ended, whatever the protocol: this is where it is counted and
+    /// where its access log line is written (every refusal; allowed ones as sampled).
+    func finishExchange(_ record: ExchangeRecord, method: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer,
+                        status: Int, decision: StaticString, reason: String, protocolName: StaticString,
+                        tls: AccessLog.TLSLogFields?, viaProxyProtocol: Bool) {
+        let log = accessLog
+        guard log.wants(allowed: record.admitted) else { return }
+        let source: StaticString
+        switch record.clientSource {
+        case .header: source = forwardingHeaderIsXFF ? "x-forwarded-for" : "forwarded"
+        case .peer: source = viaProxyProtocol ? "proxy-protocol" : "peer"
+        }
+        let duration = record.start == 0 ? 0 : Sys.monotonicNanos() - record.start
+        var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &clientText) { raw in
+            let length = record.client.format(into: raw)
+            log.record(AccessLog.Entry(
+                client: UnsafeRawBufferPointer(rebasing: raw[0..<length]), method: method,
+                path: UnsafeRawBufferPointer(rebasing: path.prefix(1024)),
+                status: status, decision: decision, clientSource: source, reason: reason,
+                bytesIn: record.bytesIn, bytesOut: record.bytesOut, durationNanos: duration,
+                upstreamNanos: record.upstreamNanos, note: record.note, rule: record.rule,
+                appID: record.appID, objectID: record.objectID, tls: tls, protocolName: protocolName
+            ))
+        }
+    }
+}

@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "KeyFetcher", targets: ["KeyFetcher"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +79,8 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Per-worker counters summed at scrape; only the toolchain's Synchronization.
+        .target(name: "Metrics", swiftSettings: hotPath),
         .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CShims"], swiftSettings: strict),
         .executableTarget(
             name: "portcullis",
@@ -99,6 +102,7 @@ let package = Package(
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],

@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Transport", targets: ["Transport"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Admin", targets: ["Admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -81,6 +82,8 @@ let package = Package(
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Per-worker counters summed at scrape; only the toolchain's Synchronization.
         .target(name: "Metrics", swiftSettings: hotPath),
+        // The admin listener (health, readiness, metrics, config) on its own thread and loop.
+        .target(name: "Admin", dependencies: ["EventLoop", "HTTP1"], swiftSettings: strict),
         .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CShims"], swiftSettings: strict),
         .executableTarget(
             name: "portcullis",
@@ -103,6 +106,7 @@ let package = Package(
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis"], swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strict),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],

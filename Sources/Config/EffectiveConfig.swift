@@ -29,8 +29,15 @@ extension PortcullisConfig {
 }
 
 extension Duration {
+    /// A duration written as the config file writes them (`500ms`, `2s`, `1m`, `1h`, `0`), for
+    /// command-line options that should read the same way.
+    public init?(configText text: String) {
+        guard let value = ConfigNode.parseDuration(text) else { return nil }
+        self = value
+    }
+
     /// The largest unit that writes it exactly, as the config file's durations are written.
-    var configText: String {
+    public var configText: String {
         let (seconds, attoseconds) = components
         let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         if millis == 0 { return "0" }

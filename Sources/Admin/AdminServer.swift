@@ -90,18 +90,9 @@ public final class AdminServer: @unchecked Sendable {
 
     /// Starts the admin thread. Call once.
     public func start() throws(SystemError) {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let server = Unmanaged<AdminServer>.fromOpaque(raw).takeRetainedValue()
-            try? server.loop.run()
-            return nil
-        }, box.toOpaque())
-        guard rc == 0 else {
-            box.release()
-            throw SystemError("pthread_create", errno: rc)
-        }
+        // The thread holds the server until its loop returns, so the handlers' unowned
+        // references to it stay valid however the caller lets go.
+        let thread = try Sys.startThread { [self] in try? loop.run() }
         state.withLock { $0 = .running(thread) }
     }
 

@@ -175,6 +175,28 @@ public enum Sys {
         throw SystemError("poll", errno: errno)
     }
 
+    /// Starts a thread that runs `body` (usually an event loop's `run()`), keeping whatever
+    /// `body` captures alive until it returns. The caller joins the thread it gets back.
+    public static func startThread(_ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
+        let box = Unmanaged.passRetained(ThreadBody(body))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw SystemError("pthread_create", errno: rc)
+        }
+        return thread
+    }
+
+    private final class ThreadBody {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
     /// Wall-clock seconds since the epoch, for token expiry and log timestamps.
     @inline(__always)
     public static func wallClock() -> (seconds: Int64, nanos: Int64) {

@@ -12,13 +12,7 @@ struct ExpositionWriter {
         append(name)
         append(" ")
         // In HELP text only backslash and newline are escaped.
-        for byte in help.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): append("\\\\")
-            case UInt8(ascii: "\n"): append("\\n")
-            default: bytes.append(byte)
-            }
-        }
+        escape(help, quotes: false)
         append("\n# TYPE ")
         append(name)
         append(" ")
@@ -50,16 +44,21 @@ struct ExpositionWriter {
         if !first { bytes.append(UInt8(ascii: ",")) }
         append(label)
         append("=\"")
-        // Label values escape backslash, double quote and newline; all other bytes go as they are.
-        for byte in value.utf8 {
+        // Label values also escape the double quote that ends them.
+        escape(value, quotes: true)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Backslash and newline always, double quote when asked; every other byte as it is.
+    private mutating func escape(_ text: String, quotes: Bool) {
+        for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): append("\\\\")
-            case UInt8(ascii: "\""): append("\\\"")
             case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\"") where quotes: append("\\\"")
             default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func append(_ text: String) {

@@ -104,9 +104,9 @@ let package = Package(
         .testTarget(name: "KeyFetcherTests", dependencies: ["KeyFetcher", "Tokens", "Config", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
-        .testTarget(name: "CLITests", dependencies: ["portcullis", "Admin", "EventLoop"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["portcullis", "Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strict),
-        .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop"], swiftSettings: strict),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],

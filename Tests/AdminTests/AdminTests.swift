@@ -1,6 +1,7 @@
 import Admin
 import EventLoop
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("admin listener")
@@ -139,21 +140,12 @@ struct AdminTests {
         try server.start()
         let port = server.address.port
         // A connection left open across stop() is closed by it.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try #require(Loopback.connect(port: port))
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
         #expect(try curl(["http://127.0.0.1:\(port)/healthz"]).status == 200)
         server.stop()
         server.stop()
         #expect(exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("connect failed"))
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var byte: UInt8 = 0
         #expect(recv(fd, &byte, 1, 0) == 0)
         // Never started: stop only closes.

@@ -2,6 +2,7 @@ import Admin
 import EventLoop
 import Foundation
 import Synchronization
+import TestSupport
 
 /// An admin server on an ephemeral loopback port whose answers a test can change.
 final class AdminFixture: Sendable {
@@ -64,35 +65,6 @@ func curl(_ arguments: [String]) throws -> CurlResult {
     return CurlResult(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
 }
 
-/// Sends `request` on a fresh loopback connection and reads until the server closes it (or a
-/// 10 s receive timeout passes). Returns what was read.
 func exchange(_ port: UInt16, _ request: String) -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return "connect failed: errno \(errno)" }
-    let bytes = Array(request.utf8)
-    var sent = 0
-    while sent < bytes.count {
-        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { break }
-        sent += n
-    }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    // Bounded: at most 1000 reads.
-    for _ in 0..<1000 {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        received += buffer[0..<n]
-    }
-    return String(decoding: received, as: UTF8.self)
+    Loopback.exchange(port: port, request)
 }

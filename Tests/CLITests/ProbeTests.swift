@@ -2,6 +2,7 @@ import Admin
 import EventLoop
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// `portcullis probe` against a real admin listener and against sockets that refuse or stall.
@@ -19,19 +20,6 @@ struct ProbeTests {
         let server = try AdminServer(address: SocketAddress(host: host, port: 0)!, routes: routes)
         try server.start()
         return server
-    }
-
-    /// A loopback socket that listens but never accepts: connecting works, no answer ever comes.
-    func silentListener() -> (fd: Int32, port: UInt16) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listen(fd, 8)
-        return (fd, UInt16(bigEndian: address.sin_port))
     }
 
     @Test func a2xxAnswerExitsZero() throws {
@@ -69,7 +57,8 @@ struct ProbeTests {
     }
 
     @Test func aRefusedConnectionExitsOne() throws {
-        let (fd, port) = silentListener()
+        // Listening but never accepting: connecting works, no answer ever comes.
+        let (fd, port) = Loopback.listen()
         close(fd)
         let result = try cli.run(["probe", "http://127.0.0.1:\(port)/healthz"])
         #expect(result.status == 1)
@@ -77,7 +66,8 @@ struct ProbeTests {
     }
 
     @Test func noAnswerWithinTheTimeoutExitsOne() throws {
-        let (fd, port) = silentListener()
+        // Listening but never accepting: connecting works, no answer ever comes.
+        let (fd, port) = Loopback.listen()
         defer { close(fd) }
         let result = try cli.run(["probe", "--timeout", "300ms", "http://127.0.0.1:\(port)/healthz"])
         #expect(result.status == 1)

@@ -10,12 +10,7 @@ struct AdminConfigTests {
     """
 
     func failure(_ admin: String) -> ConfigError? {
-        do {
-            _ = try PortcullisConfig.parse(yaml: Self.base + admin)
-            return nil
-        } catch {
-            return error
-        }
+        ConfigParsingTests().failure(Self.base + admin)
     }
 
     @Test func absentMeansNoAdminListener() throws {
@@ -32,25 +27,19 @@ struct AdminConfigTests {
     }
 
     @Test func errorsNameTheKey() {
-        let bad = failure("admin: {address: localhost:9901}\n")
-        #expect(bad?.key == "admin.address")
-        #expect(bad?.line == 3)
-        #expect(bad?.reason.contains("not a numeric address") == true)
-
-        let missing = failure("admin: {}\n")
-        #expect(missing?.key == "admin")
-        #expect(missing?.reason.contains("'address' is missing") == true)
-
-        let typo = failure("admin: {adress: 127.0.0.1:9901}\n")
-        #expect(typo?.key == "admin.adress")
-        #expect(typo?.reason.contains("did you mean 'address'") == true)
-
-        let unknown = failure("admin: {address: 127.0.0.1:9901, tls: true}\n")
-        #expect(unknown?.key == "admin.tls")
-        #expect(unknown?.reason.contains("unknown key 'tls'") == true)
-
-        let scalar = failure("admin: 127.0.0.1:9901\n")
-        #expect(scalar?.key == "admin")
+        let cases: [(admin: String, key: String, reason: String)] = [
+            ("admin: {address: localhost:9901}\n", "admin.address", "not a numeric address"),
+            ("admin: {}\n", "admin", "'address' is missing"),
+            ("admin: {adress: 127.0.0.1:9901}\n", "admin.adress", "did you mean 'address'"),
+            ("admin: {address: 127.0.0.1:9901, tls: true}\n", "admin.tls", "unknown key 'tls'"),
+            ("admin: 127.0.0.1:9901\n", "admin", "expected a mapping"),
+        ]
+        for (admin, key, reason) in cases {
+            let error = failure(admin)
+            #expect(error?.key == key, "\(admin)")
+            #expect(error?.line == 3, "\(admin)")
+            #expect(error?.reason.contains(reason) == true, "\(admin): \(String(describing: error))")
+        }
     }
 
     @Test func theAdminListenerCannotShareATrafficListenersPort() {

@@ -24,10 +24,7 @@ final class AdminConnection: EventHandler, TimerHandler {
         parser = RequestParser(limits: RequestLimits(maxHeadBytes: limit, maxHeaders: 64, maxTargetBytes: min(limit, 2048)))
     }
 
-    private var idleMillis: Int64 {
-        let (seconds, attoseconds) = server.options.idleTimeout.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
+    private var idleMillis: Int64 { server.options.idleTimeout.wholeMilliseconds }
 
     func start() {
         // The deadline covers the first request head; bytes trickling in do not push it back.

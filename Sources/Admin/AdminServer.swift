@@ -97,7 +97,8 @@ public final class AdminServer: @unchecked Sendable {
     }
 
     /// Stops the admin thread and waits for it, then closes the listening socket and every
-    /// admin connection. Safe to call more than once, and without ``start()``.
+    /// admin connection. Safe to call more than once, and without ``start()``; not from a route
+    /// closure (it would wait for its own thread).
     public func stop() {
         let previous = state.withLock { state -> State in
             let previous = state

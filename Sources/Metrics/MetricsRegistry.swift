@@ -90,7 +90,8 @@ public final class MetricsRegistry: Sendable {
 
     /// Declares a gauge family whose samples `sample` computes at every scrape, on the scraping
     /// thread (for values owned elsewhere: a shared cache's size, a file's age). `sample` must be
-    /// quick and must not call back into this registry's declaration methods.
+    /// quick; it runs without the registry's lock. A sample with the wrong number of label
+    /// values is left out of the exposition.
     public func computedGauge(_ name: String, help: String, labels: [String] = [],
                               sample: @escaping @Sendable () -> [Sample]) throws(MetricsError) {
         let _: GaugeFamily = try declare(name, help: help, labels: labels, kind: .computed(type: "gauge", sample: sample))

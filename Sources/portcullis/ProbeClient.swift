@@ -13,8 +13,7 @@ enum ProbeClient {
     }
 
     static func get(_ target: ProbeTarget, timeout: Duration) throws(ProbeError) -> Status {
-        let (seconds, attoseconds) = timeout.components
-        let deadline = Sys.monotonicMillis() + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let deadline = Sys.monotonicMillis() + timeout.wholeMilliseconds
         var refused: [String] = []
         for address in target.addresses {
             do {

@@ -31,6 +31,8 @@ let package = Package(
         .library(name: "KeyFetcher", targets: ["KeyFetcher"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Admin", targets: ["Admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +80,10 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Per-worker counters summed at scrape; only the toolchain's Synchronization.
+        .target(name: "Metrics", swiftSettings: hotPath),
+        // The admin listener (health, readiness, metrics, config) on its own thread and loop.
+        .target(name: "Admin", dependencies: ["EventLoop", "HTTP1"], swiftSettings: strict),
         .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CShims"], swiftSettings: strict),
         .executableTarget(
             name: "portcullis",
@@ -98,7 +104,9 @@ let package = Package(
         .testTarget(name: "KeyFetcherTests", dependencies: ["KeyFetcher", "Tokens", "Config", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
-        .testTarget(name: "CLITests", dependencies: ["portcullis", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["portcullis", "Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strict),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],

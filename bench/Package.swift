@@ -10,6 +10,7 @@ let suites: [(name: String, products: [String])] = [
     ("HTTP1Benchmarks", ["HTTP1"]),
     ("NetworkPolicyBenchmarks", ["NetworkPolicy", "Config"]),
     ("TokensBenchmarks", ["Tokens", "Config"]),
+    ("MetricsBenchmarks", ["Metrics"]),
 ]
 
 let package = Package(

@@ -22,3 +22,8 @@ fi
 if ! python3 -c 'import h2, hpack' >/dev/null 2>&1; then
   python3 -m pip install -q h2 || python3 -m pip install -q --break-system-packages h2
 fi
+
+# Tests/MetricsTests: /metrics is read back by prometheus_client's text parser, installed only when missing.
+if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+  python3 -m pip install -q prometheus-client || python3 -m pip install -q --break-system-packages prometheus-client
+fi

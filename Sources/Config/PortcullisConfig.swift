@@ -27,6 +27,8 @@ public struct PortcullisConfig: Sendable, Equatable {
     /// Client certificates as an identity; nil: a verified certificate is forwarded but not required
     /// to carry any particular identity.
     public var clientCertificate: ClientCertificateSettings?
+    /// The admin listener (health, readiness, metrics, config); nil: none.
+    public var admin: AdminSettings?
 
     public init(listeners: [ListenerSettings], upstream: UpstreamSettings, workers: Int? = nil,
                 limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
@@ -97,6 +99,7 @@ public struct PortcullisConfig: Sendable, Equatable {
             }
             config.clientCertificate = settings
         }
+        if let n = map.optional("admin") { config.admin = try AdminSettings.decode(n, listeners: config.listeners) }
         if let n = map.optional("readiness_path") {
             let path = try n.string()
             guard path.hasPrefix("/"), !path.contains("?"), !path.contains("*") else {

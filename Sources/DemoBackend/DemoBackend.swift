@@ -38,13 +38,7 @@ public final class DemoBackend: @unchecked Sendable {
     }
 
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let backend = Unmanaged<DemoBackend>.fromOpaque(raw).takeRetainedValue()
-            try? backend.loop.run()
-            return nil
-        }, box.toOpaque())
+        thread = (try? Sys.startThread { [self] in try? loop.run() }) ?? pthread_t()
     }
 
     /// Runs on the calling thread until stopped.

@@ -176,6 +176,39 @@ public enum Sys {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
+    /// Waits at most `timeoutMillis` for `events` (`POLLIN`, `POLLOUT`) on one descriptor, for
+    /// blocking tools such as `portcullis probe`; never on an event loop. Returns the events that
+    /// occurred, 0 when the time passed or a signal interrupted the wait.
+    public static func poll(_ fd: Int32, events: Int16, timeoutMillis: Int32) throws(SystemError) -> Int16 {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        let n = Glibc.poll(&entry, 1, timeoutMillis)
+        if n > 0 { return entry.revents }
+        if n == 0 || errno == EINTR { return 0 }
+        throw SystemError("poll", errno: errno)
+    }
+
+    /// Starts a thread that runs `body` (usually an event loop's `run()`), keeping whatever
+    /// `body` captures alive until it returns. The caller joins the thread it gets back.
+    public static func startThread(_ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
+        let box = Unmanaged.passRetained(ThreadBody(body))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw SystemError("pthread_create", errno: rc)
+        }
+        return thread
+    }
+
+    private final class ThreadBody {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
     /// Wall-clock seconds since the epoch, for token expiry and log timestamps.
     @inline(__always)
     public static func wallClock() -> (seconds: Int64, nanos: Int64) {

@@ -96,41 +96,19 @@ final class AccessLog {
         buffer.append("\",\"protocol\":\"")
         buffer.append(e.protocolName)
         if let tls = e.tls {
-            buffer.append("\",\"tls_version\":\"")
-            var version = tls.version
-            version.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-            if var alpn = tls.alpn {
-                buffer.append("\",\"alpn\":\"")
-                alpn.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-            }
-            if var identity = tls.clientCertificate {
-                buffer.append("\",\"client_cert\":\"")
-                identity.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-            }
+            appendField("\",\"tls_version\":\"", tls.version)
+            appendField("\",\"alpn\":\"", tls.alpn)
+            appendField("\",\"client_cert\":\"", tls.clientCertificate)
         }
         buffer.append("\",\"status\":")
         buffer.append(decimal: UInt64(e.status))
         buffer.append(",\"decision\":\"")
         buffer.append(e.decision)
-        buffer.append("\",\"reason\":\"")
-        var reason = e.reason
-        reason.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        if var rule = e.rule {
-            buffer.append("\",\"rule\":\"")
-            rule.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        }
-        if var note = e.note {
-            buffer.append("\",\"note\":\"")
-            note.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        }
-        if var app = e.appID {
-            buffer.append("\",\"app_id\":\"")
-            app.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        }
-        if var object = e.objectID {
-            buffer.append("\",\"object_id\":\"")
-            object.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        }
+        appendField("\",\"reason\":\"", e.reason)
+        appendField("\",\"rule\":\"", e.rule)
+        appendField("\",\"note\":\"", e.note)
+        appendField("\",\"app_id\":\"", e.appID)
+        appendField("\",\"object_id\":\"", e.objectID)
         buffer.append("\",\"bytes_in\":")
         buffer.append(decimal: e.bytesIn)
         buffer.append(",\"bytes\":")
@@ -185,6 +163,14 @@ final class AccessLog {
             }
         }
         cachedStamp.withUnsafeBytes { buffer.append($0) }
+    }
+
+    /// `prefix` (the closing quote of the previous field, the name, the opening quote) and the
+    /// escaped value; nothing at all for a nil value.
+    private func appendField(_ prefix: StaticString, _ value: String?) {
+        guard var value else { return }
+        buffer.append(prefix)
+        value.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
     }
 
     private func appendEscaped(_ bytes: UnsafeRawBufferPointer) {

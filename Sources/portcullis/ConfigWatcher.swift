@@ -44,17 +44,11 @@ final class ConfigWatcher: Sendable {
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<ConfigWatcher>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, box.toOpaque())
-        if rc == 0 {
+        do {
+            let handle = try Sys.startThread { [self] in run() }
             thread.withLock { $0 = handle }
-        } else {
-            box.release()
+        } catch {
+            // No thread, no watch: SIGHUP still reloads.
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The executable as a user runs it: exit status and the one line of error text.
@@ -88,16 +89,8 @@ struct CLITests {
     }
 
     @Test func busyPortFailsAtStartupWithANamedError() throws {
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = Loopback.listen(backlog: 1)
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) } }
-        listen(holder, 1)
-        let port = UInt16(bigEndian: address.sin_port)
         let path = try writeConfig("listeners: [{address: \"127.0.0.1:\(port)\"}]\nupstream: {url: \"http://127.0.0.1:8000\"}\n")
         let result = try run(["serve", "--config", path])
         #expect(result.status == 1)

@@ -33,35 +33,14 @@ public struct RawResponse: CustomStringConvertible {
 
 public enum RawClient {
     public static func connect(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket", errno: errno) }
-        var timeout = timeval(tv_sec: 3, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw SystemError("connect", errno: errno)
-        }
+        guard let fd = Loopback.connect(port: port, timeoutSeconds: 3) else { throw SystemError("connect", errno: errno) }
         return fd
     }
 
     /// A socket bound to an ephemeral loopback port (listening when asked), and that port.
     public static func bindEphemeral(listening: Bool) -> (Int32, UInt16) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        if listening { listen(fd, 8) }
-        return (fd, UInt16(bigEndian: address.sin_port))
+        let bound = Loopback.listen(backlog: 8, listening: listening)
+        return (bound.fd, bound.port)
     }
 
     public static func send(_ fd: Int32, _ bytes: [UInt8]) {

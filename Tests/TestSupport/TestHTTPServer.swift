@@ -29,18 +29,9 @@ public final class TestHTTPServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
 
     public init() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listen(fd, 16)
-        self.fd = fd
-        port = UInt16(bigEndian: address.sin_port)
+        let listener = Loopback.listen(backlog: 16)
+        fd = listener.fd
+        port = listener.port
         let box = Unmanaged.passRetained(self)
         pthread_create(&thread, nil, { raw in
             guard let raw else { return nil }

@@ -1,0 +1,210 @@
+extension PortcullisConfig {
+    /// The configuration in effect as pretty-printed JSON, for the admin listener's `/config`.
+    ///
+    /// Every setting is present, the defaults the file left out included; a section the file
+    /// does not have is `null` (its behaviour when absent is the README's). Keys and spellings
+    /// are the YAML file's, durations are written as the file would write them (`2s`, `500ms`).
+    /// Files are named by path and never read here; whatever sits under a key that mentions a
+    /// secret or a password is `"[redacted]"`, and a URL's user information is redacted too.
+    public var effectiveJSON: String {
+        effectiveTree.rendered()
+    }
+
+    var effectiveTree: JSONValue {
+        .object([
+            ("listeners", .array(listeners.map(\.json))),
+            ("upstream", upstream.json),
+            ("workers", workers.map(JSONValue.int) ?? .string("auto")),
+            ("limits", limits.json),
+            ("timeouts", timeouts.json),
+            ("log", log.json),
+            ("client_ip", clientIP?.json ?? .null),
+            ("network", network?.json ?? .null),
+            ("auth", auth?.json ?? .null),
+            ("client_certificate", clientCertificate?.json ?? .null),
+            ("readiness_path", .optional(readinessPath)),
+            ("admin", admin.map { .object([("address", .string($0.address.description))]) } ?? .null),
+        ])
+    }
+}
+
+extension Duration {
+    /// A duration written as the config file writes them (`500ms`, `2s`, `1m`, `1h`, `0`), for
+    /// command-line options that should read the same way.
+    public init?(configText text: String) {
+        guard let value = ConfigNode.parseDuration(text) else { return nil }
+        self = value
+    }
+
+    /// The largest unit that writes it exactly, as the config file's durations are written.
+    public var configText: String {
+        let (seconds, attoseconds) = components
+        let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if millis == 0 { return "0" }
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where millis % size == 0 {
+            return "\(millis / size)\(unit)"
+        }
+        return "\(millis)ms"
+    }
+}
+
+/// A URL with any `user:password@` replaced, so credentials in a key URL never reach `/config`.
+func redactingUserinfo(_ url: String) -> String {
+    guard let scheme = url.firstRange(of: "://") else { return url }
+    let rest = url[scheme.upperBound...]
+    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+    return String(url[..<scheme.upperBound]) + JSONValue.redacted + String(rest[at...])
+}
+
+private extension ListenerSettings {
+    var json: JSONValue {
+        .object([
+            ("address", .string(address.description)),
+            ("protocols", .strings(protocols.map(\.rawValue))),
+            ("proxy_protocol", .bool(proxyProtocol)),
+            ("tls", tls?.json ?? .null),
+        ])
+    }
+}
+
+private extension TLSSettings {
+    var json: JSONValue {
+        .object([
+            ("certificates", .array(certificates.map { .object([("cert", .string($0.cert.value)), ("key", .string($0.key.value))]) })),
+            ("min_version", .string(minVersion.rawValue)),
+            ("client_certificates", clientCertificates.map {
+                .object([("mode", .string($0.mode.rawValue)), ("ca", .string($0.ca.value))])
+            } ?? .null),
+        ])
+    }
+}
+
+private extension UpstreamSettings {
+    var json: JSONValue {
+        .object([
+            ("url", .string(url)),
+            ("protocol", .string(protocolVersion == .h2 ? "h2" : "http1")),
+            ("max_idle_connections", .int(maxIdleConnections)),
+            ("connect_timeout", .string(connectTimeout.configText)),
+            ("response_timeout", .string(responseTimeout.configText)),
+            ("tls", tls.map { tls in
+                .object([
+                    ("ca", .optional(tls.ca?.value)),
+                    ("server_name", .optional(tls.serverName)),
+                    ("cert", .optional(tls.cert?.value)),
+                    ("key", .optional(tls.key?.value)),
+                ])
+            } ?? .null),
+        ])
+    }
+}
+
+private extension LimitsSettings {
+    var json: JSONValue {
+        .object([
+            ("max_header_bytes", .int(maxHeaderBytes)),
+            ("max_headers", .int(maxHeaders)),
+            ("max_request_target_bytes", .int(maxRequestTargetBytes)),
+        ])
+    }
+}
+
+private extension TimeoutSettings {
+    var json: JSONValue {
+        .object([
+            ("request_header", .string(requestHeader.configText)),
+            ("idle", .string(idle.configText)),
+            ("drain", .string(drain.configText)),
+            ("tls_handshake", .string(tlsHandshake.configText)),
+        ])
+    }
+}
+
+private extension LogSettings {
+    var json: JSONValue {
+        .object([("level", .string(level.rawValue)), ("access", .bool(access))])
+    }
+}
+
+private extension ClientIPSettings {
+    var json: JSONValue {
+        .object([
+            ("trusted_proxies", .strings(trustedProxies.map(\.value))),
+            ("header", .string(header.rawValue)),
+            ("trusted_hops", trustedHops.map(JSONValue.int) ?? .null),
+        ])
+    }
+}
+
+private extension NetworkSettings {
+    var json: JSONValue {
+        .object([
+            ("default_action", .string(defaultAction.rawValue)),
+            ("rules", .array(rules.map { rule in
+                .object([
+                    ("name", .string(rule.name)),
+                    ("priority", .int(rule.priority)),
+                    ("action", .string(rule.action.rawValue)),
+                    ("cidrs", .strings(rule.cidrs.map(\.value))),
+                    ("headers", .object(rule.headers.map { ($0.name, .strings($0.values)) })),
+                ])
+            })),
+        ])
+    }
+}
+
+private extension AuthSettings {
+    var json: JSONValue {
+        .object([
+            ("unauthenticated_action", .string(unauthenticatedAction.rawValue)),
+            ("excluded_paths", .strings(excludedPaths)),
+            ("clock_skew", .string(clockSkew.configText)),
+            ("issuers", .array(issuers.map(\.json))),
+            ("authorization", .object([
+                ("allowed_applications", .strings(authorization.allowedApplications)),
+                ("allowed_principals", .strings(authorization.allowedPrincipals)),
+                ("allowed_tenants", .strings(authorization.allowedTenants)),
+                ("required_roles", .strings(authorization.requiredRoles)),
+                ("required_scopes", .strings(authorization.requiredScopes)),
+            ])),
+            ("identity_headers", .string(identityHeaders.rawValue)),
+            ("claim_headers", .object(claimHeaders.map { ($0.header, .string($0.claim)) })),
+            ("cache", .object([("max_entries", .int(cache.maxEntries))])),
+            ("keys", .object([
+                ("refresh", .string(keys.refresh.configText)),
+                ("min_refresh", .string(keys.minRefresh.configText)),
+                ("max_refresh", .string(keys.maxRefresh.configText)),
+                ("unknown_kid_interval", .string(keys.unknownKidInterval.configText)),
+                ("fetch_timeout", .string(keys.fetchTimeout.configText)),
+            ])),
+        ])
+    }
+}
+
+private extension IssuerSettings {
+    var json: JSONValue {
+        var discovery: String?, jwksURL: String?, jwksFile: String?
+        switch keySource {
+        case .discovery(let url): discovery = redactingUserinfo(url)
+        case .jwksURL(let url): jwksURL = redactingUserinfo(url)
+        case .jwksFile(let path): jwksFile = path
+        }
+        return .object([
+            ("issuer", .string(issuer)),
+            ("discovery_url", .optional(discovery)),
+            ("jwks_url", .optional(jwksURL)),
+            ("jwks_file", .optional(jwksFile)),
+            ("audiences", .strings(audiences)),
+            ("algorithms", .strings(algorithms)),
+            // Redacted by the writer for its name; null when no HMAC secret is configured.
+            ("hmac_secret_file", .optional(hmacSecretFile)),
+        ])
+    }
+}
+
+private extension ClientCertificateSettings {
+    var json: JSONValue {
+        .object([("allowed", .strings(allowed.map(\.text))), ("forward_header", .string(forwardHeader))])
+    }
+}

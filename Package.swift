@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "Transport", "HTTP1", "HTTP2", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "CShims"],
+            dependencies: ["EventLoop", "Transport", "HTTP1", "HTTP2", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "Metrics", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis", "Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strict),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",

@@ -123,7 +123,8 @@ private extension TimeoutSettings {
 
 private extension LogSettings {
     var json: JSONValue {
-        .object([("level", .string(level.rawValue)), ("access", .bool(access))])
+        .object([("level", .string(level.rawValue)), ("access", .bool(access)),
+                 ("access_sample", .double(accessSample)), ("access_query", .bool(accessQuery))])
     }
 }
 

@@ -6,6 +6,8 @@
 enum JSONValue: Equatable {
     case string(String)
     case int(Int)
+    /// A finite number; the shortest text that reads back the same.
+    case double(Double)
     case bool(Bool)
     case null
     case array([JSONValue])
@@ -17,6 +19,7 @@ enum JSONValue: Equatable {
         switch (a, b) {
         case (.string(let x), .string(let y)): x == y
         case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
         case (.bool(let x), .bool(let y)): x == y
         case (.null, .null): true
         case (.array(let x), .array(let y)): x == y
@@ -46,6 +49,7 @@ enum JSONValue: Equatable {
         switch self {
         case .string(let text): Self.quote(text, into: &out)
         case .int(let number): out += String(number)
+        case .double(let number): out += number.isFinite ? String(number) : "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .null: out += "null"
         case .array(let elements):

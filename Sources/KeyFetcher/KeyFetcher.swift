@@ -43,13 +43,19 @@ public final class KeyFetcher: Sendable {
 
     let settings: KeyRefreshSettings
     let publish: @Sendable (String, KeySet) -> Void
+    /// Told of every fetch on the fetcher's thread: the issuer, whether it succeeded, and the
+    /// number of keys published (metrics).
+    let observe: (@Sendable (_ issuer: String, _ succeeded: Bool, _ keys: Int) -> Void)?
     private let shared = Mutex(Shared())
     private let wakeFD: Int32
     private let thread = Mutex<pthread_t?>(nil)
     let log = Logger(label: "portcullis.keys")
 
-    public init(sources: [Source], settings: KeyRefreshSettings, publish: @escaping @Sendable (String, KeySet) -> Void) {
+    public init(sources: [Source], settings: KeyRefreshSettings,
+                observe: (@Sendable (_ issuer: String, _ succeeded: Bool, _ keys: Int) -> Void)? = nil,
+                publish: @escaping @Sendable (String, KeySet) -> Void) {
         self.settings = settings
+        self.observe = observe
         self.publish = publish
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         shared.withLock { state in
@@ -180,10 +186,15 @@ public final class KeyFetcher: Sendable {
         shared.withLock { $0.fetches += 1 }
         let result = fetch(source)
         var published: KeySet?
-        defer { if let published { publish(source.issuer, published) } }
+        var counted = false
+        defer {
+            if counted { observe?(source.issuer, published != nil, published?.keys.count ?? 0) }
+            if let published { publish(source.issuer, published) }
+        }
         shared.withLock { state in
             // A reload may have dropped or changed the source while it was being fetched.
             guard state.sources.contains(source), var issuerState = state.states[source.issuer] else { return }
+            counted = true
             switch result {
             case .success(let (keys, maxAge)):
                 issuerState.failures = 0

@@ -26,8 +26,6 @@ public struct PortcullisMetrics: Sendable {
     public let tokenCacheHits: Counter
     /// `portcullis_token_cache_misses_total`.
     public let tokenCacheMisses: Counter
-    /// `portcullis_token_cache_evictions_total`.
-    public let tokenCacheEvictions: Counter
     /// `portcullis_jwks_fetches_total{issuer,result}`.
     public let jwksFetches: CounterFamily
     /// `portcullis_jwks_last_success_timestamp_seconds{issuer}` (set by the key fetcher's shard).
@@ -50,7 +48,8 @@ public struct PortcullisMetrics: Sendable {
     /// Declares all families, `portcullis_build_info{version}`, `portcullis_token_cache_entries`
     /// (computed by `tokenCacheEntries` at each scrape: the cache is shared by all workers) and
     /// the `process_*` metrics.
-    public init(version: String, tokenCacheEntries: @escaping @Sendable () -> Int = { 0 }) throws(MetricsError) {
+    public init(version: String, tokenCacheEntries: @escaping @Sendable () -> Int = { 0 },
+                tokenCacheEvictions: @escaping @Sendable () -> Int = { 0 }) throws(MetricsError) {
         let r = MetricsRegistry()
         registry = r
         try r.computedGauge("portcullis_build_info", help: "Always 1; the version is in the label.",
@@ -67,8 +66,10 @@ public struct PortcullisMetrics: Sendable {
                                         help: "Requests decided by each network rule (default: no rule matched).", labels: ["rule"])
         tokenCacheHits = try r.counter("portcullis_token_cache_hits_total", help: "Bearer tokens found already validated.").series()
         tokenCacheMisses = try r.counter("portcullis_token_cache_misses_total", help: "Bearer tokens validated in full.").series()
-        tokenCacheEvictions = try r.counter("portcullis_token_cache_evictions_total",
-                                            help: "Validated tokens dropped to make room.").series()
+        // The cache is shared by the workers and counts its evictions under its own lock.
+        try r.computedCounter("portcullis_token_cache_evictions_total", help: "Validated tokens dropped to make room.") {
+            [Sample(Double(tokenCacheEvictions()))]
+        }
         try r.computedGauge("portcullis_token_cache_entries", help: "Validated tokens held in the cache.") {
             [Sample(Double(tokenCacheEntries()))]
         }

@@ -318,7 +318,7 @@ extension ClientConnection {
         let line = logLine.readable
         worker.finishExchange(record, method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
                               path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
-                              status: status, decision: decision, reason: reason, protocolName: "http/1.1",
-                              tls: tlsLog, viaProxyProtocol: viaProxyProtocol)
+                              status: status, decision: decision, reason: reason, h2: false,
+                              tls: tlsLog, viaProxyProtocol: viaProxyProtocol, listener: listener)
     }
 }

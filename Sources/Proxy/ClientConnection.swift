@@ -40,6 +40,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     static let highWater = 256 * 1024
 
     let fd: Int32
+    let listener: String
     /// The socket, or a TLS session over it: everything below the HTTP/1.1 codec.
     let transport: Transport
     /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
@@ -95,8 +96,10 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
-    init(fd: Int32, peer: SocketAddress, worker: Worker, expectProxyHeader: Bool, tls: TLSSession?, offers: OfferedProtocols) {
+    init(fd: Int32, peer: SocketAddress, worker: Worker, listener: String, expectProxyHeader: Bool, tls: TLSSession?,
+         offers: OfferedProtocols) {
         self.fd = fd
+        self.listener = listener
         self.offers = offers
         transport = tls.map { .tls($0) } ?? .plain(fd)
         requestsClientCertificates = tls?.requestsClientCertificates ?? false

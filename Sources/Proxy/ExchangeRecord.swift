@@ -12,8 +12,9 @@ struct ExchangeRecord {
     /// The address that decided, and how it was found.
     var client: IPAddress
     var clientSource: ClientSource = .peer
-    /// The network rule that let the request in.
+    /// The network rule that decided (nil with `networkEvaluated`: the default action).
     var rule: String?
+    var networkEvaluated = false
     var note: String?
     /// From a valid token: `appid`/`azp` and `oid`.
     var appID: String?
@@ -32,6 +33,7 @@ struct ExchangeRecord {
         client = context.client
         clientSource = context.clientSource
         rule = context.networkRule
+        networkEvaluated = context.networkEvaluated
         note = context.logNote
         appID = context.appID
         objectID = context.objectID

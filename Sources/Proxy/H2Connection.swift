@@ -16,6 +16,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     let transport: Transport
     unowned(unsafe) let worker: Worker
     let peerIP: IPAddress
+    let listener: String
     let viaProxyProtocol: Bool
     let tlsPeer: PeerCertificate?
     let requestsClientCertificates: Bool
@@ -53,6 +54,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         transport = connection.transport
         worker = connection.worker
         peerIP = connection.peerIP
+        listener = connection.listener
         viaProxyProtocol = connection.viaProxyProtocol
         tlsPeer = connection.tlsPeer
         requestsClientCertificates = connection.requestsClientCertificates

@@ -436,8 +436,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         method.withUnsafeBytes { methodBytes in
             path.withUnsafeBytes { pathBytes in
                 worker.finishExchange(record, method: methodBytes, path: pathBytes, status: status, decision: decision,
-                                      reason: reason, protocolName: "h2", tls: connection.tlsLog,
-                                      viaProxyProtocol: connection.viaProxyProtocol)
+                                      reason: reason, h2: true, tls: connection.tlsLog,
+                                      viaProxyProtocol: connection.viaProxyProtocol, listener: connection.listener)
             }
         }
     }

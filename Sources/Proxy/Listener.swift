@@ -91,7 +91,7 @@ final class Listener: EventHandler, TimerHandler {
                 return
             }
             guard let client else { return }
-            worker.adopt(fd: client, peer: SocketAddress(storage: peer), proxyProtocol: proxyProtocol, tls: tls, offers: offers)
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), listener: key, proxyProtocol: proxyProtocol, tls: tls, offers: offers)
         }
     }
 }

@@ -24,6 +24,7 @@ final class NetworkFilter: RequestFilter {
         guard let policy else { return .continue }
         let decision = policy.decide(request.client, headers: headers)
         request.networkRule = decision.rule
+        request.networkEvaluated = true
         return decision.allowed ? .continue : .stop(Self.denied)
     }
 }

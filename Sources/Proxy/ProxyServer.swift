@@ -4,6 +4,7 @@ import Transport
 public import Tokens
 import Synchronization
 import KeyFetcher
+import Metrics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +30,17 @@ public final class ProxyServer: @unchecked Sendable {
     /// Reloads one at a time (SIGHUP and the file watch may both ask).
     private let reloading = Mutex(())
     private let relay: FetcherRelay
+    /// Every metric; each worker writes its own shard, the key fetcher's thread and the
+    /// reloads (one at a time) each one more.
+    private let metrics: PortcullisMetrics
+    private let fetcherShard: MetricsShard
+    private let controlShard: MetricsShard
+    /// Per worker: when the health check last asked its loop to answer, and when it did.
+    private let pings: [WorkerPing]
+    /// The token cache the scrape reads; a reload that changes the token rules replaces it.
+    private let cacheInEffect: CacheInEffect
+    /// The worker threads run (readiness reads it from the admin thread).
+    private let serving = Atomic(false)
 
     struct ServerState {
         var factory: PipelineFactory
@@ -48,7 +60,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Builds workers and binds every listener. `pipeline` (compiled from the same config, so
     /// its errors came first) makes each worker's filter chain.
-    public init(config: PortcullisConfig, pipeline: PipelineFactory) throws(ServerError) {
+    public init(config: PortcullisConfig, pipeline: PipelineFactory, version: String = "dev") throws(ServerError) {
         let upstream = try Self.resolveUpstream(config)
         let count = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         // The workers' token filters ask the key fetcher for early refreshes through the relay
@@ -56,11 +68,19 @@ public final class ProxyServer: @unchecked Sendable {
         let relay = FetcherRelay()
         let update = Self.workerUpdate(config, pipeline, upstream: upstream, refresher: { relay.request($0) })
         let live = LiveObjects()
+        let cache = CacheInEffect(pipeline.validator?.cache)
+        do {
+            metrics = try PortcullisMetrics(version: version,
+                                           tokenCacheEntries: { cache.current?.count ?? 0 },
+                                           tokenCacheEvictions: { cache.current?.evictions ?? 0 })
+        } catch {
+            throw ServerError(description: "metrics: \(error)")
+        }
         var workers: [Worker] = []
         do {
             for index in 0..<count {
                 workers.append(try Worker(index: index, settings: update.settings, upstream: upstream,
-                                          forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live))
+                                          forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live, metrics: metrics))
             }
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")
@@ -72,8 +92,15 @@ public final class ProxyServer: @unchecked Sendable {
         self.workers = workers
         self.live = live
         self.relay = relay
+        self.cacheInEffect = cache
         state = Mutex(ServerState(factory: pipeline, config: config, bound: opened.bound, fetcher: nil))
+        fetcherShard = metrics.registry.makeShard()
+        controlShard = metrics.registry.makeShard()
+        controlShard.set(metrics.configGeneration, 1)
+        pings = workers.map { _ in WorkerPing() }
     }
+
+
 
     private static func resolveUpstream(_ config: PortcullisConfig) throws(ServerError) -> SocketAddress {
         guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
@@ -190,7 +217,14 @@ public final class ProxyServer: @unchecked Sendable {
                 }
             }
         }
-        if case .failure = result { state.withLock { $0.reloads.failed += 1 } }
+        switch result {
+        case .success(let outcome):
+            controlShard.increment(metrics.reloadsSucceeded)
+            controlShard.set(metrics.configGeneration, Double(outcome.generation))
+        case .failure:
+            state.withLock { $0.reloads.failed += 1 }
+            controlShard.increment(metrics.reloadsFailed)
+        }
         return try result.get()
     }
 
@@ -222,6 +256,7 @@ public final class ProxyServer: @unchecked Sendable {
             let old = state.config
             state.factory = factory
             state.config = config
+            cacheInEffect.current = factory.validator?.cache
             state.bound = opened.bound
             state.generation += 1
             state.reloads.succeeded += 1
@@ -234,6 +269,7 @@ public final class ProxyServer: @unchecked Sendable {
         }
         var restart: [String] = []
         if old.workers != config.workers { restart.append("workers") }
+        if old.admin != config.admin { restart.append("admin") }
         return ReloadOutcome(generation: generation, needsRestart: restart)
     }
 
@@ -250,9 +286,11 @@ public final class ProxyServer: @unchecked Sendable {
         let (factory, existing) = state.withLock { ($0.factory, $0.fetcher) }
         if existing != nil { return factory.readiness.isReady }
         guard !factory.fetchedSources.isEmpty, let auth = state.withLock({ $0.config.auth }) else { return true }
-        let fetcher = KeyFetcher(sources: factory.fetchedSources, settings: auth.keys) { [weak self] issuer, set in
+        let fetcher = KeyFetcher(sources: factory.fetchedSources, settings: auth.keys, observe: { [weak self] issuer, succeeded, keys in
+            self?.fetched(issuer: issuer, succeeded: succeeded, keys: keys)
+        }, publish: { [weak self] issuer, set in
             self?.keysFetched(issuer: issuer, set: set)
-        }
+        })
         state.withLock { $0.fetcher = fetcher }
         relay.attach(fetcher)
         if waitForFirstKeys {
@@ -262,6 +300,57 @@ public final class ProxyServer: @unchecked Sendable {
         }
         return factory.readiness.isReady
     }
+
+    /// A fetch ended on the key fetcher's thread (the only writer of its shard).
+    private func fetched(issuer: String, succeeded: Bool, keys: Int) {
+        if let counter = try? metrics.jwksFetches.series([issuer, succeeded ? "success" : "failure"]) {
+            fetcherShard.increment(counter)
+        }
+        guard succeeded else { return }
+        if let last = try? metrics.jwksLastSuccess.series([issuer]) {
+            fetcherShard.set(last, Double(Sys.wallClock().seconds))
+        }
+        if let count = try? metrics.jwksKeys.series([issuer]) { fetcherShard.set(count, Double(keys)) }
+    }
+
+    // MARK: Operations
+
+    /// The Prometheus text of every metric, summed over the workers' shards.
+    public func renderMetrics() -> [UInt8] { metrics.registry.render() }
+
+    /// What keeps the proxy from being ready, one line each; empty when ready.
+    public func unmetReadiness() -> [String] {
+        let (factory, bound) = state.withLock { ($0.factory, $0.bound) }
+        var unmet: [String] = []
+        if !serving.load(ordering: .acquiring) || bound.isEmpty { unmet.append("listeners: not serving yet") }
+        let snapshot = factory.keys?.current.sets ?? [:]
+        for source in factory.fetchedSources where snapshot[source.issuer] == nil {
+            unmet.append("issuer \(source.issuer): no signing keys yet")
+        }
+        return unmet
+    }
+
+    /// Worker loops that have not answered a check within `stuckMillis`, one line each; empty
+    /// when every loop is turning. Asks each loop to answer the next check without waiting
+    /// for it, so a probe never blocks on a stuck worker.
+    public func healthProblems(stuckMillis: Int64 = 2000) -> [String] {
+        let now = Sys.monotonicMillis()
+        var problems: [String] = []
+        for (worker, ping) in zip(workers, pings) {
+            let asked = ping.asked.load(ordering: .acquiring)
+            let answered = ping.answered.load(ordering: .acquiring)
+            if asked > answered {
+                if now - asked > stuckMillis { problems.append("worker \(worker.loop.index): its loop has not run for \(now - asked) ms") }
+                continue
+            }
+            ping.asked.store(now, ordering: .releasing)
+            worker.loop.execute { ping.answered.store(Sys.monotonicMillis(), ordering: .releasing) }
+        }
+        return problems
+    }
+
+    /// The configuration in effect (the last one loaded successfully).
+    public var currentConfig: PortcullisConfig { state.withLock { $0.config } }
 
     /// Whether every issuer has its keys (and so the proxy can judge tokens).
     public var isReady: Bool { state.withLock { $0.factory.readiness }.isReady }
@@ -291,20 +380,14 @@ public final class ProxyServer: @unchecked Sendable {
         // an EPIPE for that one connection, never a signal that ends the process.
         signal(SIGPIPE, SIG_IGN)
         for worker in workers {
-            let box = Unmanaged.passRetained(WorkerBox(worker.loop))
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                guard let raw else { return nil }
-                let box = Unmanaged<WorkerBox>.fromOpaque(raw).takeRetainedValue()
-                try? box.loop.run()
-                return nil
-            }, box.toOpaque())
-            guard rc == 0 else {
-                box.release()
-                throw ServerError(description: "pthread_create failed: errno \(rc)")
+            let box = WorkerBox(worker.loop)
+            do {
+                threads.append(try Sys.startThread { try? box.loop.run() })
+            } catch {
+                throw ServerError(description: "cannot start worker \(worker.loop.index): \(error)")
             }
-            threads.append(thread)
         }
+        serving.store(true, ordering: .releasing)
     }
 
     /// Stops accepting and lets requests in flight finish; returns once every worker is idle or
@@ -340,6 +423,22 @@ public final class ProxyServer: @unchecked Sendable {
         for thread in threads { pthread_join(thread, nil) }
         threads.removeAll()
     }
+}
+
+/// The token cache of the configuration in effect, for the scrape thread.
+private final class CacheInEffect: Sendable {
+    private let cache: Mutex<TokenCache?>
+    init(_ cache: TokenCache?) { self.cache = Mutex(cache) }
+    var current: TokenCache? {
+        get { cache.withLock { $0 } }
+        set { cache.withLock { $0 = newValue } }
+    }
+}
+
+/// A health check's question to one worker's loop and the loop's answer (monotonic ms).
+private final class WorkerPing: Sendable {
+    let asked = Atomic<Int64>(0)
+    let answered = Atomic<Int64>(0)
 }
 
 /// Counts workers that finished draining; written by worker threads, read by the waiting one.

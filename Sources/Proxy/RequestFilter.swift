@@ -22,6 +22,8 @@ public struct RequestContext {
     public var clientSource: ClientSource = .peer
     /// The network rule that let the request in, for the access log.
     public var networkRule: String?
+    /// The network rules were applied (a nil `networkRule` then means the default action).
+    public var networkEvaluated = false
     /// Header lines (without CRLF) a filter wants the upstream to receive, e.g. identity.
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).

@@ -27,8 +27,13 @@ final class UpstreamConnection: EventHandler {
     /// The peer's FIN (or an error) was signalled; with edge triggering no further event will
     /// announce it, so reads go on until they see it.
     var hangup = false
-    /// The exchange using this connection; nil while pooled.
-    var owner: (any UpstreamOwner)?
+    /// The exchange using this connection; nil while pooled. Counted as an active upstream
+    /// connection while set.
+    var owner: (any UpstreamOwner)? {
+        didSet {
+            if (oldValue == nil) != (owner == nil) { worker.metrics.upstream(active: owner == nil ? -1 : 1) }
+        }
+    }
     /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
     var reuseCount = 0
 

@@ -23,7 +23,9 @@ final class UpstreamPool {
 
     /// The most recently used idle connection (warmest), if any.
     func take() -> UpstreamConnection? {
-        idle.popLast()
+        guard let connection = idle.popLast() else { return nil }
+        worker.metrics.upstream(idle: -1)
+        return connection
     }
 
     /// Opens a new connection; the connect completes asynchronously.
@@ -64,15 +66,20 @@ final class UpstreamPool {
         connection.reuseCount += 1
         connection.readable = false
         idle.append(connection)
+        worker.metrics.upstream(idle: 1)
     }
 
     func discard(_ connection: UpstreamConnection) {
-        if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
+        if let index = idle.firstIndex(where: { $0 === connection }) {
+            idle.remove(at: index)
+            worker.metrics.upstream(idle: -1)
+        }
         connection.close()
     }
 
     func closeAll() {
         for connection in idle { connection.close() }
+        worker.metrics.upstream(idle: -Double(idle.count))
         idle.removeAll()
     }
 }

@@ -5,8 +5,10 @@ extension Worker {
     /// One request or stream ended, whatever the protocol: this is where it is counted and
     /// where its access log line is written (every refusal; allowed ones as sampled).
     func finishExchange(_ record: ExchangeRecord, method: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer,
-                        status: Int, decision: StaticString, reason: String, protocolName: StaticString,
-                        tls: AccessLog.TLSLogFields?, viaProxyProtocol: Bool) {
+                        status: Int, decision: StaticString, reason: String, h2: Bool,
+                        tls: AccessLog.TLSLogFields?, viaProxyProtocol: Bool, listener: String) {
+        let duration = record.start == 0 ? 0 : Sys.monotonicNanos() - record.start
+        metrics.count(record, listener: listener, h2: h2, reason: reason, durationNanos: duration)
         let log = accessLog
         guard log.wants(allowed: record.admitted) else { return }
         let source: StaticString
@@ -14,7 +16,6 @@ extension Worker {
         case .header: source = forwardingHeaderIsXFF ? "x-forwarded-for" : "forwarded"
         case .peer: source = viaProxyProtocol ? "proxy-protocol" : "peer"
         }
-        let duration = record.start == 0 ? 0 : Sys.monotonicNanos() - record.start
         var clientText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &clientText) { raw in
             let length = record.client.format(into: raw)
@@ -24,7 +25,7 @@ extension Worker {
                 status: status, decision: decision, clientSource: source, reason: reason,
                 bytesIn: record.bytesIn, bytesOut: record.bytesOut, durationNanos: duration,
                 upstreamNanos: record.upstreamNanos, note: record.note, rule: record.rule,
-                appID: record.appID, objectID: record.objectID, tls: tls, protocolName: protocolName
+                appID: record.appID, objectID: record.objectID, tls: tls, protocolName: h2 ? "h2" : "http/1.1"
             ))
         }
     }

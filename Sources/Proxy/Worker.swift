@@ -4,6 +4,7 @@ import HTTP2
 import Config
 import CShims
 import Synchronization
+import Metrics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,7 @@ final class Worker {
     /// Replaced by a reload between events; what a connection reads at each step is current.
     private(set) var settings: WorkerSettings
     let accessLog: AccessLog
+    let metrics: WorkerMetrics
     let live: LiveObjects
     /// The 16 KiB buffers of this worker's client and upstream connections, reused.
     let buffers = BufferPool()
@@ -39,8 +41,9 @@ final class Worker {
     private(set) var forwardingHeaderIsXFF: Bool
 
     init(index: Int, settings: WorkerSettings, upstream: SocketAddress,
-         forwardingHeaderIsXFF: Bool, live: LiveObjects) throws(SystemError) {
+         forwardingHeaderIsXFF: Bool, live: LiveObjects, metrics: PortcullisMetrics) throws(SystemError) {
         self.live = live
+        self.metrics = WorkerMetrics(metrics)
         var limits = H2Limits()
         limits.maxHeaderListBytes = UInt32(clamping: settings.requestLimits.maxHeadBytes)
         h2Limits = limits
@@ -101,7 +104,7 @@ final class Worker {
         listeners.removeAll { !wanted.contains($0.key) }
     }
 
-    func adopt(fd: Int32, peer: SocketAddress, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) {
+    func adopt(fd: Int32, peer: SocketAddress, listener: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) {
         var session: TLSSession?
         if let tls {
             guard let made = try? tls.session(fd: fd) else {
@@ -110,7 +113,8 @@ final class Worker {
             }
             session = made
         }
-        let connection = ClientConnection(fd: fd, peer: peer, worker: self, expectProxyHeader: proxyProtocol, tls: session, offers: offers)
+        let connection = ClientConnection(fd: fd, peer: peer, worker: self, listener: listener, expectProxyHeader: proxyProtocol,
+                                          tls: session, offers: offers)
         do {
             try loop.register(fd, connection)
         } catch {
@@ -123,6 +127,7 @@ final class Worker {
         }
         connections[index] = connection
         connectionCount += 1
+        metrics.connection(on: listener, 1)
         // TCP_DEFER_ACCEPT means the request is usually already here: read it without waiting
         // for the first epoll round.
         connection.readable = true
@@ -147,6 +152,7 @@ final class Worker {
         if index < connections.count, connections[index] === connection {
             connections[index] = nil
             connectionCount -= 1
+            metrics.connection(on: connection.listener, -1)
         }
         if draining && connectionCount == 0 { finishDrain() }
     }
@@ -212,6 +218,8 @@ struct WorkerUpdate: Sendable {
 /// A client connection as its worker's table sees it, whatever protocol it speaks.
 protocol DownstreamConnection: AnyObject {
     var fd: Int32 { get }
+    /// The configured address of the listener that accepted it (the metrics' `listener`).
+    var listener: String { get }
     func close()
     /// Shutting down: take no new request; close at once if nothing is in flight.
     func drain()

@@ -15,6 +15,7 @@ public final class TokenCache: Sendable {
     }
 
     private let entries: Mutex<[UInt64: Entry]>
+    private let evicted = Atomic<Int>(0)
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -41,6 +42,9 @@ public final class TokenCache: Sendable {
 
     public var count: Int { entries.withLock { $0.count } }
 
+    /// Entries dropped to make room, since the cache was made.
+    public var evictions: Int { evicted.load(ordering: .relaxed) }
+
     func lookup(_ token: UnsafeRawBufferPointer) -> Identity? {
         guard capacity > 0 else { return nil }
         let key = Self.key(token)
@@ -61,6 +65,7 @@ public final class TokenCache: Sendable {
             if table[key] == nil && table.count >= capacity {
                 if let victim = table.min(by: { $0.value.identity.expiresAt < $1.value.identity.expiresAt })?.key {
                     table.removeValue(forKey: victim)
+                    evicted.add(1, ordering: .relaxed)
                 }
             }
             table[key] = entry

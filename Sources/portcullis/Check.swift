@@ -114,7 +114,13 @@ enum EffectiveSettings {
         lines.append("workers       \(c.workers.map(String.init) ?? "auto")")
         lines.append("limits        header bytes \(c.limits.maxHeaderBytes), headers \(c.limits.maxHeaders), target bytes \(c.limits.maxRequestTargetBytes)")
         lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain), TLS handshake \(c.timeouts.tlsHandshake)")
-        lines.append("log           level \(c.log.level.rawValue), access \(c.log.access ? "on" : "off")")
+        var log = "log           level \(c.log.level.rawValue), access \(c.log.access ? "on" : "off")"
+        if c.log.access {
+            log += c.log.accessSample < 1 ? ", \(c.log.accessSample * 100)% of allowed requests (every refusal)" : ""
+            log += c.log.accessQuery ? ", query kept" : ", query dropped"
+        }
+        lines.append(log)
+        lines.append("admin         " + (c.admin.map { "\($0.address): /healthz /readyz /metrics /config" } ?? "off (no admin section)"))
         if let clientIP = c.clientIP {
             let mode = clientIP.trustedHops.map { "the \($0)th address from the right of \(clientIP.header.rawValue)" }
                 ?? "\(clientIP.header.rawValue), walked from the right past trusted proxies"

@@ -1,4 +1,6 @@
+import Admin
 import ArgumentParser
+import EventLoop
 import Config
 import Logging
 import Proxy
@@ -35,9 +37,17 @@ enum Runner {
         }
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: settings, pipeline: pipeline)
+            server = try ProxyServer(config: settings, pipeline: pipeline, version: Portcullis.version)
         } catch {
             printError("portcullis: \(error)")
+            throw ExitCode(1)
+        }
+        // Bound with the traffic listeners, before anything is served: a busy port fails here.
+        let admin: AdminServer?
+        do {
+            admin = try settings.admin.map { (settings) throws(SystemError) in try startAdmin(settings, server: server) }
+        } catch {
+            printError("portcullis: admin.address \(settings.admin?.address.description ?? ""): \(error)")
             throw ExitCode(1)
         }
         // Keys over HTTP(S): the first fetch happens here, before serving; refreshes run on the
@@ -54,6 +64,7 @@ enum Runner {
         for address in server.boundAddresses {
             log.info("listening on \(address), upstream \(settings.upstream.url), \(settings.workers.map(String.init) ?? "auto") workers")
         }
+        if let admin { log.info("admin endpoints on \(admin.address): /healthz /readyz /metrics /config") }
         // The banner is what a person asked for (the demo's curl line): always shown.
         for line in banner { printError(line) }
         let reloader = path.map { ConfigReloader(path: $0, server: server, log: log) }
@@ -76,7 +87,24 @@ enum Runner {
         watcher?.stop()
         log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
+        admin?.stop()
         log.info("stopped")
+    }
+
+    /// The admin listener: its answers come from the running server, never from the traffic
+    /// pipeline, and `/config` shows the configuration in effect (after any reload).
+    static func startAdmin(_ settings: AdminSettings, server: ProxyServer) throws(SystemError) -> AdminServer {
+        guard let address = SocketAddress(host: settings.address.host, port: settings.address.port) else {
+            throw SystemError("bind", errno: EINVAL)
+        }
+        let routes = AdminRoutes(
+            health: { HealthReport(problems: server.healthProblems()) },
+            readiness: { server.unmetReadiness() },
+            metrics: { server.renderMetrics() },
+            config: { Array(server.currentConfig.effectiveJSON.utf8) })
+        let admin = try AdminServer(address: address, routes: routes)
+        try admin.start()
+        return admin
     }
 
     /// Operational messages (not the access log) on stderr at the configured level.

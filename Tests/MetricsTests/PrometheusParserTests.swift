@@ -1,47 +1,16 @@
 import Foundation
 import Testing
 @testable import Metrics
+import TestSupport
 
 /// The exposition read by a real Prometheus text parser: Python's `prometheus_client`
 /// (`text_string_to_metric_families`), installed by scripts/setup.sh.
 @Suite("Metrics read by prometheus_client")
 struct PrometheusParserTests {
-    static let script = """
-    import json, sys
-    from prometheus_client.parser import text_string_to_metric_families
-    out = []
-    for family in text_string_to_metric_families(sys.stdin.read()):
-        for s in family.samples:
-            out.append({"family": family.name, "type": family.type, "help": family.documentation,
-                        "name": s.name, "labels": s.labels, "value": s.value})
-    print(json.dumps(out))
-    """
-
-    struct Parsed: Decodable {
-        let family: String
-        let type: String
-        let help: String
-        let name: String
-        let labels: [String: String]
-        let value: Double
-    }
+    typealias Parsed = PrometheusText.Sample
 
     func parse(_ exposition: [UInt8]) throws -> [Parsed] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(exposition))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python3 failed (is prometheus-client installed? scripts/setup.sh): \(problem)")
-        return try JSONDecoder().decode([Parsed].self, from: data)
+        try PrometheusText.parse(exposition)
     }
 
     @Test func thePortcullisFamiliesParseWithTheirValues() throws {

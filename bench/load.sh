@@ -35,6 +35,9 @@ BACKEND_PORT=${BACKEND_PORT:-$PORT_BASE}
 NGINX_PORT=${NGINX_PORT:-$((PORT_BASE + 81))}
 HAPROXY_PORT=${HAPROXY_PORT:-$((PORT_BASE + 82))}
 PORTCULLIS_PORT=${PORTCULLIS_PORT:-$((PORT_BASE + 80))}
+# The same proxy with an admin listener, so it counts metrics (without one it counts nothing).
+METRICS_PORT=${METRICS_PORT:-$((PORT_BASE + 86))}
+METRICS_ADMIN_PORT=${METRICS_ADMIN_PORT:-$((PORT_BASE + 87))}
 ROUNDS=${ROUNDS:-1}
 TLS=${TLS:-1}
 PORTCULLIS_TLS_PORT=${PORTCULLIS_TLS_PORT:-$((PORT_BASE + 90))}
@@ -58,7 +61,7 @@ fi
 
 # wait_port only sees that something answers: a port another process already holds would be
 # measured in place of ours, so refuse to start on one.
-for p in "$BACKEND_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$PORTCULLIS_PORT" "$TOKEN_PORT" "$HAPROXY_TOKEN_PORT" \
+for p in "$BACKEND_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$PORTCULLIS_PORT" "$METRICS_PORT" "$METRICS_ADMIN_PORT" "$TOKEN_PORT" "$HAPROXY_TOKEN_PORT" \
   "$PORTCULLIS_TLS_PORT" "$NGINX_TLS_PORT" "$HAPROXY_TLS_PORT" "$PORTCULLIS_H2_PORT" "$PORTCULLIS_H2C_PORT" \
   "$NGINX_H2_PORT" "$NGINX_H2C_PORT" "$HAPROXY_H2_PORT" "$HAPROXY_H2C_PORT"; do
   if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
@@ -108,6 +111,10 @@ log:
 YAML
 "$bin" serve --config "$work/portcullis.yaml" >/dev/null 2>"$work/portcullis.err" & pids+=($!); procs[portcullis]=$!
 wait_port "$PORTCULLIS_PORT"
+sed -e "s/127.0.0.1:$PORTCULLIS_PORT/127.0.0.1:$METRICS_PORT/" "$work/portcullis.yaml" >"$work/portcullis-metrics.yaml"
+printf 'admin:\n  address: 127.0.0.1:%s\n' "$METRICS_ADMIN_PORT" >>"$work/portcullis-metrics.yaml"
+"$bin" serve --config "$work/portcullis-metrics.yaml" >/dev/null 2>"$work/portcullis-metrics.err" & pids+=($!); procs[portcullis+metrics]=$!
+wait_port "$METRICS_PORT"
 
 # The global and defaults sections both HAProxy configurations share.
 haproxy_head() {
@@ -174,7 +181,7 @@ HAP
   haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>"$work/haproxy.err" & pids+=($!); procs[haproxy]=$!
   wait_port "$HAPROXY_PORT" && targets+=("haproxy:$HAPROXY_PORT")
 fi
-targets+=("portcullis:$PORTCULLIS_PORT")
+targets+=("portcullis:$PORTCULLIS_PORT" "portcullis+metrics:$METRICS_PORT")
 
 # The token case: the same ES256 token on every request, IP rules on, side by side with HAProxy's
 # jwt_verify doing the same iss/aud/exp/signature checks.
@@ -475,6 +482,8 @@ for t in "${all_targets[@]}"; do
     "$(ratio "$r" "$(median "${rps[$base]:-}")")" "$(ratio "$l" "$(median "${p99[$base]:-}")")"
   if [ -n "${warn[$name]:-}" ]; then printf "%-20s WARNING: %s\n" "$name" "${warn[$name]}"; fi
 done
+echo "metrics on (admin listener) vs off: requests/s $(ratio "$(median "${rps[portcullis+metrics]}")" "$(median "${rps[portcullis]}")")," \
+  "p99 $(ratio "$(median "${p99[portcullis+metrics]}")" "$(median "${p99[portcullis]}")")"
 for t in "${tls_new_targets[@]}"; do
   name=${t%%:*}
   echo "$name: ${tls_seen[$name]} (last round)"

@@ -80,7 +80,8 @@ public final class ProxyServer: @unchecked Sendable {
         do {
             for index in 0..<count {
                 workers.append(try Worker(index: index, settings: update.settings, upstream: upstream,
-                                          forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live, metrics: metrics))
+                                          forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live, metrics: metrics,
+                                          counting: config.admin != nil))
             }
         } catch {
             throw ServerError(description: "cannot create event loop: \(error)")

@@ -41,9 +41,9 @@ final class Worker {
     private(set) var forwardingHeaderIsXFF: Bool
 
     init(index: Int, settings: WorkerSettings, upstream: SocketAddress,
-         forwardingHeaderIsXFF: Bool, live: LiveObjects, metrics: PortcullisMetrics) throws(SystemError) {
+         forwardingHeaderIsXFF: Bool, live: LiveObjects, metrics: PortcullisMetrics, counting: Bool) throws(SystemError) {
         self.live = live
-        self.metrics = WorkerMetrics(metrics)
+        self.metrics = WorkerMetrics(metrics, enabled: counting)
         var limits = H2Limits()
         limits.maxHeaderListBytes = UInt32(clamping: settings.requestLimits.maxHeadBytes)
         h2Limits = limits

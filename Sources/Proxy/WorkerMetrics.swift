@@ -4,6 +4,9 @@ import Metrics
 /// takes no lock and touches no cache line another core writes) and the series handles it
 /// has resolved so far, found by small keys rather than by building label strings per request.
 final class WorkerMetrics {
+    /// Off when there is no admin listener to read them: then counting costs nothing at all.
+    /// Fixed at start (adding an admin listener takes a restart).
+    let enabled: Bool
     let shard: MetricsShard
     let families: PortcullisMetrics
 
@@ -18,14 +21,16 @@ final class WorkerMetrics {
     private var rules: [String: Counter] = [:]
     private var listeners: [String: Gauge] = [:]
 
-    init(_ families: PortcullisMetrics) {
+    init(_ families: PortcullisMetrics, enabled: Bool) {
         self.families = families
+        self.enabled = enabled
         shard = families.registry.makeShard()
     }
 
     /// One request or stream ended: `portcullis_requests_total`, the two latency histograms,
     /// the network rule that decided and the token cache's answer.
     func count(_ record: ExchangeRecord, listener: String, h2: Bool, reason: String, durationNanos: Int64) {
+        guard enabled else { return }
         let key = RequestKey(listener: listener, h2: h2, admitted: record.admitted, reason: reason)
         let counter: Counter
         if let known = requests[key] {
@@ -60,6 +65,7 @@ final class WorkerMetrics {
 
     /// `portcullis_connections_active{listener}`: this worker's part, up or down by one.
     func connection(on listener: String, _ delta: Double) {
+        guard enabled else { return }
         if let gauge = listeners[listener] {
             shard.add(gauge, delta)
         } else if let made = try? families.connectionsActive.series([listener]) {
@@ -69,6 +75,11 @@ final class WorkerMetrics {
     }
 
     /// `portcullis_upstream_connections{state}`: this worker's pool and the connections in use.
-    func upstream(idle delta: Double) { shard.add(families.upstreamIdle, delta) }
-    func upstream(active delta: Double) { shard.add(families.upstreamActive, delta) }
+    func upstream(idle delta: Double) {
+        if enabled { shard.add(families.upstreamIdle, delta) }
+    }
+
+    func upstream(active delta: Double) {
+        if enabled { shard.add(families.upstreamActive, delta) }
+    }
 }

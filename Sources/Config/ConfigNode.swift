@@ -155,6 +155,9 @@ struct MappingReader {
         return node
     }
 
+    /// Whether the file has `key` here at all (without marking it as read).
+    func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+
     /// The keys in file order, for mappings whose keys are data (`claim_headers`).
     var keys: [String] { entries.map(\.key) }
 

@@ -11,9 +11,12 @@ extension PortcullisConfig {
     }
 
     var effectiveTree: JSONValue {
-        .object([
+        let upstreamJSON: JSONValue = upstream?.json ?? .null
+        let egressJSON: JSONValue = egress?.json ?? .null
+        return .object([
             ("listeners", .array(listeners.map(\.json))),
-            ("upstream", upstream.json),
+            ("upstream", upstreamJSON),
+            ("egress", egressJSON),
             ("workers", workers.map(JSONValue.int) ?? .string("auto")),
             ("limits", limits.json),
             ("timeouts", timeouts.json),
@@ -76,6 +79,18 @@ private extension TLSSettings {
             ("client_certificates", clientCertificates.map {
                 .object([("mode", .string($0.mode.rawValue)), ("ca", .string($0.ca.value))])
             } ?? .null),
+        ])
+    }
+}
+
+private extension EgressSettings {
+    var json: JSONValue {
+        .object([
+            ("listeners", .array(listeners.map { .object([("address", .string($0.description))]) })),
+            ("routes", .array(routes.map { route in
+                let token: JSONValue = route.token.map { .object([("source", .string($0.source)), ("scope", .string($0.scope))]) } ?? .null
+                return .object([("host", .string(route.host)), ("upstream", route.upstream.json), ("token", token)])
+            })),
         ])
     }
 }

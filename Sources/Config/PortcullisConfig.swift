@@ -8,8 +8,12 @@ import Glibc
 /// Layers compile their own fast runtime form from these (a trie, a key set); nothing here knows
 /// a runtime type.
 public struct PortcullisConfig: Sendable, Equatable {
+    /// Ingress listeners; empty only in a config that holds egress alone.
     public var listeners: [ListenerSettings]
-    public var upstream: UpstreamSettings
+    /// Where admitted requests go; nil exactly when there are no ingress listeners.
+    public var upstream: UpstreamSettings?
+    /// The calling side; nil: no egress listener.
+    public var egress: EgressSettings?
     /// Worker threads (one event loop each); nil means one per core.
     public var workers: Int?
     public var limits: LimitsSettings
@@ -30,7 +34,7 @@ public struct PortcullisConfig: Sendable, Equatable {
     /// The admin listener (health, readiness, metrics, config); nil: none.
     public var admin: AdminSettings?
 
-    public init(listeners: [ListenerSettings], upstream: UpstreamSettings, workers: Int? = nil,
+    public init(listeners: [ListenerSettings], upstream: UpstreamSettings?, workers: Int? = nil,
                 limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
         self.listeners = listeners
         self.upstream = upstream
@@ -43,6 +47,7 @@ public struct PortcullisConfig: Sendable, Equatable {
         self.network = nil
         self.readinessPath = nil
         self.clientCertificate = nil
+        self.egress = nil
     }
 
     /// Reads and validates the file at `path`.
@@ -73,12 +78,19 @@ public struct PortcullisConfig: Sendable, Equatable {
         }
         var map = try ConfigNode(node: root, path: "").mapping()
 
+        // Ingress (listeners and upstream), egress, or both: a sidecar may only call out.
+        let egress = try map.optional("egress").map { (n) throws(ConfigError) in try EgressSettings.decode(n) }
         var listeners: [ListenerSettings] = []
-        let listenerNode = try map.required("listeners")
-        for element in try listenerNode.sequence() { listeners.append(try ListenerSettings.decode(element)) }
-        guard !listeners.isEmpty else { throw listenerNode.error("at least one listener is needed") }
+        var upstream: UpstreamSettings?
+        if egress == nil || map.has("listeners") || map.has("upstream") {
+            let listenerNode = try map.required("listeners")
+            for element in try listenerNode.sequence() { listeners.append(try ListenerSettings.decode(element)) }
+            guard !listeners.isEmpty else { throw listenerNode.error("at least one listener is needed") }
+            upstream = try UpstreamSettings.decode(try map.required("upstream"))
+        }
 
-        var config = PortcullisConfig(listeners: listeners, upstream: try UpstreamSettings.decode(try map.required("upstream")))
+        var config = PortcullisConfig(listeners: listeners, upstream: upstream)
+        config.egress = egress
         if let n = map.optional("workers") {
             if case .scalar(let s) = n.node, s.string == "auto" {
                 config.workers = nil

@@ -58,13 +58,15 @@ extension ClientConnection {
         var context = RequestContext(bytes: input.readable, head: head, peer: peerIP)
         context.tlsPeer = tlsPeer
         context.requestsClientCertificates = requestsClientCertificates
-        let result = worker.pipeline.run(&context)
+        context.egress = egress
+        let result = egress ? worker.egressPipeline.run(&context) : worker.pipeline.run(&context)
+        target = context.upstreamTarget
         if case .stop = result { record.judged(context, admitted: false) } else { record.judged(context, admitted: true) }
         switch result {
         case .stop(let decision):
             // The body (if any) was not read; the connection cannot be reused safely.
             reject(decision, forceClose: head.framing != .none)
-        case .continue where worker.settings.upstreamIsH2:
+        case .continue where worker.settings.upstreamIsH2 && !egress:
             // Admitted, but the backend speaks only HTTP/2 and HTTP/1.1 requests are not
             // translated for it yet: a clear answer rather than a confusing 502.
             reject(.upstreamNeedsH2, forceClose: head.framing != .none)
@@ -161,10 +163,14 @@ extension ClientConnection {
     /// Takes a pooled connection or opens one, and queues the request head on it.
     @discardableResult
     func attachUpstream(allowPooled: Bool) -> Bool {
-        var connection = allowPooled ? worker.pool.take() : nil
+        guard let pool = worker.pool(for: target) else {
+            reject(.upstreamUnavailable, forceClose: true)
+            return false
+        }
+        var connection = allowPooled ? pool.take() : nil
         if connection == nil {
             do {
-                connection = try worker.pool.connect()
+                connection = try pool.connect()
             } catch {
                 reject(.upstreamUnavailable, forceClose: true)
                 return false

@@ -212,7 +212,7 @@ extension ClientConnection {
         if case .done = requestBody { requestDone = true } else { requestDone = false }
         logExchange(status: response.head.status, decision: "forwarded", reason: "allowed")
         self.upstream = nil
-        worker.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
+        upstream.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
         if closeAfterResponse || worker.draining || peerClosed {
             state = .closing
             worker.loop.clearDeadline(self)

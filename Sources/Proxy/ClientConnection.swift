@@ -41,6 +41,10 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
 
     let fd: Int32
     let listener: String
+    /// Accepted on an egress listener: the local app calling out (routes, outgoing tokens).
+    let egress: Bool
+    /// Where the current request goes: a pool index of the worker (0: ingress upstream).
+    var target = 0
     /// The socket, or a TLS session over it: everything below the HTTP/1.1 codec.
     let transport: Transport
     /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
@@ -97,8 +101,9 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var logMethodLength = 0
 
     init(fd: Int32, peer: SocketAddress, worker: Worker, listener: String, expectProxyHeader: Bool, tls: TLSSession?,
-         offers: OfferedProtocols) {
+         offers: OfferedProtocols, egress: Bool = false) {
         self.fd = fd
+        self.egress = egress
         self.listener = listener
         self.offers = offers
         transport = tls.map { .tls($0) } ?? .plain(fd)

@@ -92,9 +92,9 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     // MARK: Upstream
 
     func attachUpstream() {
-        var connectionToUse = worker.pool.take()
+        var connectionToUse = worker.ingressPool?.take()
         if connectionToUse == nil {
-            connectionToUse = try? worker.pool.connect()
+            connectionToUse = try? worker.ingressPool?.connect()
         }
         guard let upstream = connectionToUse else {
             reject(.upstreamUnavailable)
@@ -359,7 +359,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         // stays until the stream ends, or such a client would hold the stream forever.
         answered = true
         arm(.transfer, worker.settings.idleMillis)
-        worker.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
+        upstream.pool.finish(upstream, reusable: response.head.keepAlive && requestDone)
     }
 
     private func upstreamEOF() {

@@ -54,10 +54,12 @@ final class H2UpstreamConnection: EventHandler, H2ClientSessionDelegate {
 
     /// Opens a connection; the connect completes asynchronously (requests queue meanwhile).
     static func open(worker: Worker) throws(SystemError) -> H2UpstreamConnection {
-        let (fd, session) = try worker.dialUpstream()
+        // ENETUNREACH: a configuration with egress alone has no ingress upstream to open.
+        guard let target = worker.ingressPool?.target else { throw SystemError("connect", errno: 101) }
+        let (fd, session) = try worker.dial(target)
         let connection = H2UpstreamConnection(fd: fd, worker: worker, tls: session)
         do {
-            connection.tcpConnected = try worker.startConnect(fd, connection)
+            connection.tcpConnected = try worker.startConnect(fd, target, connection)
             if connection.tcpConnected {
                 connection.writable = true
                 if session == nil { connection.connected = true }

@@ -16,6 +16,7 @@ final class Listener: EventHandler, TimerHandler {
     var proxyProtocol: Bool
     var tls: ServerTLS?
     var offers: OfferedProtocols
+    let egress: Bool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
@@ -43,7 +44,8 @@ final class Listener: EventHandler, TimerHandler {
         handleEvent(0)
     }
 
-    init(fd: Int32, key: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols, worker: Worker) {
+    init(fd: Int32, key: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols, egress: Bool, worker: Worker) {
+        self.egress = egress
         self.offers = offers
         self.fd = fd
         self.key = key
@@ -91,7 +93,7 @@ final class Listener: EventHandler, TimerHandler {
                 return
             }
             guard let client else { return }
-            worker.adopt(fd: client, peer: SocketAddress(storage: peer), listener: key, proxyProtocol: proxyProtocol, tls: tls, offers: offers)
+            worker.adopt(fd: client, peer: SocketAddress(storage: peer), listener: key, proxyProtocol: proxyProtocol, tls: tls, offers: offers, egress: egress)
         }
     }
 }

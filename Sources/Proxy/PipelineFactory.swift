@@ -1,4 +1,5 @@
 public import Config
+import EventLoop
 import Synchronization
 import NetworkPolicy
 import Tokens
@@ -27,22 +28,40 @@ public struct PipelineFactory: Sendable {
     let clientCertificate: ClientCertificateSettings?
     /// Each listener's TLS contexts (nil for cleartext), in listener order.
     let listenerTLS: [ServerTLS?]
-    /// TLS to an `https://` upstream (its CA and client certificate read here, at startup).
-    let upstreamTLS: ClientTLS?
+    /// Where requests go: the ingress upstream first (when there is one), then each egress
+    /// route's upstream, resolved and with TLS contexts built here, at load.
+    let targets: [UpstreamTarget]
+    let hasIngress: Bool
+    let egressRoutes: [EgressFilter.Route]
+    /// Tokens for the egress routes; kept across reloads.
+    let outbound: (any OutboundTokens)?
 
     /// Files named by the config (certificates, JWKS, HMAC secrets) are read here, off any loop.
     /// With `previous` (a reload): an issuer whose key source is unchanged keeps its fetched
     /// keys, and when the token rules and secrets are unchanged the validator (and with it the
     /// token cache) is kept; the readiness object stays the same one, re-evaluated.
-    public init(config: PortcullisConfig, previous: PipelineFactory? = nil) throws(ConfigError) {
+    public init(config: PortcullisConfig, previous: PipelineFactory? = nil,
+                outbound: (any OutboundTokens)? = nil) throws(ConfigError) {
         readinessPath = config.readinessPath
         var tls: [ServerTLS?] = []
         for listener in config.listeners {
             tls.append(try listener.tls.map { (settings) throws(ConfigError) in try ServerTLS(settings, protocols: listener.protocols) })
         }
         listenerTLS = tls
-        upstreamTLS = config.upstream.secure
-            ? try ClientTLS(config.upstream, protocolName: config.upstream.protocolVersion) : nil
+        var targets: [UpstreamTarget] = []
+        if let upstream = config.upstream {
+            targets.append(try Self.target(upstream, key: "upstream.url"))
+        }
+        hasIngress = config.upstream != nil
+        var routes: [EgressFilter.Route] = []
+        for (index, route) in (config.egress?.routes ?? []).enumerated() {
+            routes.append(EgressFilter.Route(host: Array(route.host.utf8), target: targets.count,
+                                             source: route.token?.source, scope: route.token?.scope ?? ""))
+            targets.append(try Self.target(route.upstream, key: "egress.routes[\(index)].upstream"))
+        }
+        self.targets = targets
+        egressRoutes = routes
+        self.outbound = outbound ?? previous?.outbound
         clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
@@ -106,6 +125,25 @@ public struct PipelineFactory: Sendable {
         validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
         if fetchedSources.allSatisfy({ snapshot.sets[$0.issuer] != nil }) { readiness.set(true) }
         return snapshot
+    }
+
+    /// An upstream as the workers dial it: the host resolved once, here, and an https
+    /// upstream's TLS context (CA, client certificate) built.
+    static func target(_ upstream: UpstreamSettings, key: String) throws(ConfigError) -> UpstreamTarget {
+        guard let address = SocketAddress.resolve(host: upstream.host, port: upstream.port) else {
+            throw ConfigError(key: key, line: nil, reason: "cannot resolve host '\(upstream.host)'")
+        }
+        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
+        let defaultPort: UInt16 = upstream.secure ? 443 : 80
+        let authority = upstream.port == defaultPort ? host : "\(host):\(upstream.port)"
+        let tls = upstream.secure ? try ClientTLS(upstream, protocolName: upstream.protocolVersion) : nil
+        return UpstreamTarget(address: address, authority: Array(authority.utf8), tls: tls, maxIdle: upstream.maxIdleConnections)
+    }
+
+    /// The egress chain: the route by host, then its token.
+    func makeEgress() -> RequestPipeline {
+        guard !egressRoutes.isEmpty else { return RequestPipeline(filters: []) }
+        return RequestPipeline(filters: [EgressFilter(routes: egressRoutes, tokens: outbound)])
     }
 
     static func read(_ path: String, key: String) throws(ConfigError) -> [UInt8] {

@@ -61,12 +61,11 @@ public final class ProxyServer: @unchecked Sendable {
     /// Builds workers and binds every listener. `pipeline` (compiled from the same config, so
     /// its errors came first) makes each worker's filter chain.
     public init(config: PortcullisConfig, pipeline: PipelineFactory, version: String = "dev") throws(ServerError) {
-        let upstream = try Self.resolveUpstream(config)
         let count = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         // The workers' token filters ask the key fetcher for early refreshes through the relay
         // (the fetcher starts after the server exists, as it publishes into it).
         let relay = FetcherRelay()
-        let update = Self.workerUpdate(config, pipeline, upstream: upstream, refresher: { relay.request($0) })
+        let update = Self.workerUpdate(config, pipeline, refresher: { relay.request($0) })
         let live = LiveObjects()
         let cache = CacheInEffect(pipeline.validator?.cache)
         do {
@@ -79,7 +78,7 @@ public final class ProxyServer: @unchecked Sendable {
         var workers: [Worker] = []
         do {
             for index in 0..<count {
-                workers.append(try Worker(index: index, settings: update.settings, upstream: upstream,
+                workers.append(try Worker(index: index, settings: update.settings,
                                           forwardingHeaderIsXFF: update.forwardingHeaderIsXFF, live: live, metrics: metrics,
                                           counting: config.admin != nil))
             }
@@ -103,34 +102,32 @@ public final class ProxyServer: @unchecked Sendable {
 
 
 
-    private static func resolveUpstream(_ config: PortcullisConfig) throws(ServerError) -> SocketAddress {
-        guard let upstream = SocketAddress.resolve(host: config.upstream.host, port: config.upstream.port) else {
-            throw ServerError(description: "upstream.url: cannot resolve host '\(config.upstream.host)'")
-        }
-        return upstream
-    }
-
-    private static func workerUpdate(_ config: PortcullisConfig, _ pipeline: PipelineFactory, upstream: SocketAddress,
+    private static func workerUpdate(_ config: PortcullisConfig, _ pipeline: PipelineFactory,
                                      refresher: (@Sendable (String) -> Void)?) -> WorkerUpdate {
-        var settings = WorkerSettings(config)
-        settings.upstreamTLS = pipeline.upstreamTLS
+        let settings = WorkerSettings(config)
         let keys = listenerKeys(config)
-        let plans = config.listeners.enumerated().map { index, listener in
-            ListenerPlan(key: keys[index], proxyProtocol: listener.proxyProtocol,
-                         tls: index < pipeline.listenerTLS.count ? pipeline.listenerTLS[index] : nil,
-                         offers: OfferedProtocols(listener.protocols))
+        let ingress = config.listeners.count
+        let plans = keys.enumerated().map { index, key in
+            guard index < ingress else {
+                return ListenerPlan(key: key, egress: true, proxyProtocol: false, tls: nil, offers: OfferedProtocols([.http11]))
+            }
+            let listener = config.listeners[index]
+            return ListenerPlan(key: key, proxyProtocol: listener.proxyProtocol,
+                                tls: index < pipeline.listenerTLS.count ? pipeline.listenerTLS[index] : nil,
+                                offers: OfferedProtocols(listener.protocols))
         }
-        return WorkerUpdate(settings: settings, pipeline: pipeline, refresher: refresher, upstream: upstream,
+        return WorkerUpdate(settings: settings, pipeline: pipeline, refresher: refresher,
                             forwardingHeaderIsXFF: (config.clientIP?.header ?? .xForwardedFor) == .xForwardedFor,
                             listeners: plans)
     }
 
     /// What identifies a listener across reloads: its address as configured, numbered when the
     /// same one appears twice (two `127.0.0.1:0` listeners are two sockets on two ports).
+    /// Ingress listeners first, then egress ones (prefixed, so the same address cannot be both).
     private static func listenerKeys(_ config: PortcullisConfig) -> [String] {
         var seen: [String: Int] = [:]
-        return config.listeners.map { listener in
-            let address = listener.address.description
+        let addresses = config.listeners.map(\.address.description) + (config.egress?.listeners ?? []).map { "egress " + $0.description }
+        return addresses.map { address in
             let count = seen[address, default: 0]
             seen[address] = count + 1
             return count == 0 ? address : "\(address)#\(count)"
@@ -144,15 +141,16 @@ public final class ProxyServer: @unchecked Sendable {
         var sockets = [[String: Int32]](repeating: [:], count: workers)
         var bound: [(key: String, address: SocketAddress)] = []
         let keys = listenerKeys(config)
-        for (index, listener) in config.listeners.enumerated() {
+        let addresses = config.listeners.map(\.address) + (config.egress?.listeners ?? [])
+        for (index, configured) in addresses.enumerated() {
             let key = keys[index]
             if let kept = keep.first(where: { $0.key == key }) {
                 bound.append(kept)
                 continue
             }
-            guard var address = SocketAddress(host: listener.address.host, port: listener.address.port) else {
+            guard var address = SocketAddress(host: configured.host, port: configured.port) else {
                 sockets.forEach { $0.values.forEach(Sys.close) }
-                throw ServerError(description: "listener \(listener.address): not a numeric address")
+                throw ServerError(description: "listener \(configured): not a numeric address")
             }
             for index in 0..<workers {
                 do {
@@ -161,7 +159,7 @@ public final class ProxyServer: @unchecked Sendable {
                     sockets[index][key] = fd
                 } catch {
                     sockets.forEach { $0.values.forEach(Sys.close) }
-                    throw ServerError(description: "listener \(listener.address): \(error)")
+                    throw ServerError(description: "listener \(configured): \(error)")
                 }
             }
             bound.append((key, address))
@@ -237,17 +235,15 @@ public final class ProxyServer: @unchecked Sendable {
         } catch {
             throw .config(error)
         }
-        let upstream: SocketAddress
         let opened: (sockets: [[String: Int32]], bound: [(key: String, address: SocketAddress)])
         do {
-            upstream = try Self.resolveUpstream(config)
             let wanted = Set(Self.listenerKeys(config))
             opened = try Self.openListeners(config, keep: bound.filter { wanted.contains($0.key) }, workers: workers.count)
         } catch {
             throw .server(error)
         }
         let relay = relay
-        let update = Self.workerUpdate(config, factory, upstream: upstream, refresher: { relay.request($0) })
+        let update = Self.workerUpdate(config, factory, refresher: { relay.request($0) })
         for worker in workers {
             let box = WorkerRef(worker)
             let sockets = opened.sockets[worker.loop.index]

@@ -35,6 +35,10 @@ public struct RequestContext {
     public var tlsPeer: PeerCertificate?
     /// Whether the connection's listener asks for client certificates (mutual TLS).
     public var requestsClientCertificates = false
+    /// The request came in on an egress listener (the local app calling out).
+    public var egress = false
+    /// Which upstream target the request goes to (a worker pool index; 0: the ingress upstream).
+    public var upstreamTarget = 0
 }
 
 extension RequestContext {

@@ -37,8 +37,12 @@ final class UpstreamConnection: EventHandler {
     /// Requests this connection has carried, to know whether a failure may be a stale keep-alive.
     var reuseCount = 0
 
-    init(fd: Int32, worker: Worker, tls: TLSSession?) {
+    /// The pool it came from and goes back to (one per upstream target).
+    let pool: UpstreamPool
+
+    init(fd: Int32, worker: Worker, pool: UpstreamPool, tls: TLSSession?) {
         self.fd = fd
+        self.pool = pool
         transport = tls.map { .tls($0) } ?? .plain(fd)
         self.worker = worker
         live = worker.live
@@ -68,7 +72,7 @@ final class UpstreamConnection: EventHandler {
                 readable = false
                 return
             }
-            worker.pool.discard(self)
+            pool.discard(self)
         }
     }
 

@@ -20,13 +20,19 @@ extension Worker {
         // exactly one whatever the client sent; head.host is the absolute-form authority when
         // there is one. With no host from the client (HTTP/1.0 without Host, or an empty Host),
         // HTTP/1.1 to the upstream still needs one: its own.
+        // An egress call goes to the route's upstream, by its name: the host the app called is
+        // only the route's key.
         out.append("Host: ")
-        if head.host.isEmpty {
-            settings.upstreamAuthority.withUnsafeBytes { out.append($0) }
+        if head.host.isEmpty || context.egress {
+            (pool(for: context.upstreamTarget)?.target.authority ?? []).withUnsafeBytes { out.append($0) }
         } else {
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
         }
         out.append("\r\n")
+        if context.egress {
+            encodeEgressFields(bytes, head: head, context: context, into: out)
+            return
+        }
         var forwardedFor = 0
         // Read once: the loop compares every field's name against it.
         let certificateHeader = settings.clientCertificateHeader
@@ -82,6 +88,44 @@ extension Worker {
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
             out.append("\r\n")
         }
+        appendFraming(head, into: out)
+        for var line in context.upstreamHeaders {
+            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
+        }
+        out.append("\r\n")
+    }
+
+    /// The rest of an egress call's head: the app's fields but for hop-by-hop ones, its own
+    /// credentials for us or for the route (`Proxy-Authorization`, `Authorization`: the
+    /// route's token replaces them) and any identity header; no X-Forwarded-*, which would
+    /// only tell the callee about the caller's loopback.
+    private func encodeEgressFields(_ bytes: UnsafeRawBufferPointer, head: RequestHead, context: RequestContext, into out: IOBuffer) {
+        for field in head.headers {
+            switch field.kind {
+            case .host, .contentLength, .transferEncoding, .connection, .hopByHop, .expect, .xForwardedProtoOrHost,
+                 .xForwardedFor, .forwarded, .identity, .authorization:
+                continue
+            case .upgrade where !head.upgrade:
+                continue
+            default:
+                if !head.nominated.isEmpty, head.isNominated(field, in: bytes) { continue }
+                if Self.nameEquals(bytes, field.name, Self.proxyAuthorization) { continue }
+            }
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
+            out.append("\r\n")
+        }
+        appendFraming(head, into: out)
+        for var line in context.upstreamHeaders {
+            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
+        }
+        out.append("\r\n")
+    }
+
+    private static let proxyAuthorization = Array("proxy-authorization".utf8)
+
+    private func appendFraming(_ head: RequestHead, into out: IOBuffer) {
         switch head.framing {
         case .contentLength(let n):
             out.append("Content-Length: ")
@@ -93,11 +137,6 @@ extension Worker {
             break
         }
         if head.upgrade { out.append("Connection: upgrade\r\n") }
-        for var line in context.upstreamHeaders {
-            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            out.append("\r\n")
-        }
-        out.append("\r\n")
     }
 
     /// Case-insensitive comparison of a field name with a lower-case name.

@@ -5,20 +5,19 @@ import Transport
 import Glibc
 #endif
 
-/// Keep-alive connections to the upstream, per worker, so no lock is ever taken.
+/// Keep-alive connections to one upstream target, per worker, so no lock is ever taken.
 final class UpstreamPool {
-    let address: SocketAddress
-    let maxIdle: Int
+    /// A reload may give the same destination a new TLS context; connections keep theirs.
+    var target: UpstreamTarget
     private var idle: [UpstreamConnection] = []
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
 
-    init(address: SocketAddress, maxIdle: Int, worker: Worker) {
-        self.address = address
-        self.maxIdle = maxIdle
+    init(target: UpstreamTarget, worker: Worker) {
+        self.target = target
         self.worker = worker
-        idle.reserveCapacity(maxIdle)
+        idle.reserveCapacity(min(target.maxIdle, 1024))
     }
 
     /// The most recently used idle connection (warmest), if any.
@@ -30,10 +29,10 @@ final class UpstreamPool {
 
     /// Opens a new connection; the connect completes asynchronously.
     func connect() throws(SystemError) -> UpstreamConnection {
-        let (fd, session) = try worker.dialUpstream()
-        let connection = UpstreamConnection(fd: fd, worker: worker, tls: session)
+        let (fd, session) = try worker.dial(target)
+        let connection = UpstreamConnection(fd: fd, worker: worker, pool: self, tls: session)
         do {
-            connection.tcpConnected = try worker.startConnect(fd, connection)
+            connection.tcpConnected = try worker.startConnect(fd, target, connection)
             if connection.tcpConnected {
                 connection.writable = true
                 // Plain TCP is ready at once; TLS starts its handshake on the first event.
@@ -59,7 +58,7 @@ final class UpstreamPool {
 
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
-        guard !connection.closed, !connection.hangup, idle.count < maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
+        guard !connection.closed, !connection.hangup, idle.count < target.maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
             connection.close()
             return
         }
@@ -85,11 +84,11 @@ final class UpstreamPool {
 }
 
 extension Worker {
-    /// A non-blocking socket towards the upstream, with its TLS session for an https upstream.
+    /// A non-blocking socket towards `target`, with its TLS session for an https upstream.
     /// Both kinds of upstream connection (HTTP/1.1 pooled, HTTP/2 shared) start here.
-    func dialUpstream() throws(SystemError) -> (Int32, TLSSession?) {
-        let fd = try Sys.socket(family: upstreamAddress.family)
-        guard let tls = settings.upstreamTLS else { return (fd, nil) }
+    func dial(_ target: UpstreamTarget) throws(SystemError) -> (Int32, TLSSession?) {
+        let fd = try Sys.socket(family: target.address.family)
+        guard let tls = target.tls else { return (fd, nil) }
         do {
             return (fd, try tls.session(fd: fd))
         } catch {
@@ -99,9 +98,9 @@ extension Worker {
     }
 
     /// Registers `handler` for `fd` and starts connecting; true when the connect completed at once.
-    func startConnect(_ fd: Int32, _ handler: any EventHandler) throws(SystemError) -> Bool {
+    func startConnect(_ fd: Int32, _ target: UpstreamTarget, _ handler: any EventHandler) throws(SystemError) -> Bool {
         try? Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         try loop.register(fd, handler)
-        return try Sys.connect(fd, upstreamAddress)
+        return try Sys.connect(fd, target.address)
     }
 }

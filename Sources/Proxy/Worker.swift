@@ -20,12 +20,21 @@ final class Worker {
     let live: LiveObjects
     /// The 16 KiB buffers of this worker's client and upstream connections, reused.
     let buffers = BufferPool()
-    /// Made by ``apply(_:newSockets:)`` from the configuration in effect.
+    /// Made by ``apply(_:newSockets:)`` from the configuration in effect: the ingress chain
+    /// (network, certificate, token) and the egress one (route, outgoing token).
     var pipeline = RequestPipeline(filters: [])
-    private(set) var upstreamAddress: SocketAddress
+    var egressPipeline = RequestPipeline(filters: [])
     /// The shared HTTP/2 connection to the upstream (`upstream.protocol: h2`), opened on demand.
     var h2Upstream: H2UpstreamConnection?
-    lazy var pool = UpstreamPool(address: upstreamAddress, maxIdle: settings.maxIdleUpstream, worker: self)
+    /// One pool per upstream target, in the order of ``WorkerUpdate/targets``: the ingress
+    /// upstream's first when there is one, then each egress route's.
+    private(set) var pools: [UpstreamPool] = []
+    private var hasIngress = false
+
+    /// The pool of the ingress upstream; nil in a configuration that holds egress alone.
+    var ingressPool: UpstreamPool? { hasIngress ? pools.first : nil }
+
+    func pool(for target: Int) -> UpstreamPool? { target < pools.count ? pools[target] : nil }
     /// The addresses this worker accepts on, by their configured key.
     var listenerKeys: [String] { listeners.map(\.key) }
     private var listeners: [Listener] = []
@@ -40,7 +49,7 @@ final class Worker {
     /// Whether the client-IP header is X-Forwarded-For (so the XFF list can be cut at the client).
     private(set) var forwardingHeaderIsXFF: Bool
 
-    init(index: Int, settings: WorkerSettings, upstream: SocketAddress,
+    init(index: Int, settings: WorkerSettings,
          forwardingHeaderIsXFF: Bool, live: LiveObjects, metrics: PortcullisMetrics, counting: Bool) throws(SystemError) {
         self.live = live
         self.metrics = WorkerMetrics(metrics, enabled: counting)
@@ -50,7 +59,6 @@ final class Worker {
         self.forwardingHeaderIsXFF = forwardingHeaderIsXFF
         loop = try EventLoop(index: index)
         self.settings = settings
-        self.upstreamAddress = upstream
         accessLog = AccessLog(enabled: settings.accessLog, worker: index)
         let log = accessLog
         loop.addIterationHook { log.flush() }
@@ -58,7 +66,8 @@ final class Worker {
 
     /// One listening socket for this worker (see ``ListenerPlan``).
     func addListener(_ plan: ListenerPlan, fd: Int32) throws(SystemError) {
-        let listener = Listener(fd: fd, key: plan.key, proxyProtocol: plan.proxyProtocol, tls: plan.tls, offers: plan.offers, worker: self)
+        let listener = Listener(fd: fd, key: plan.key, proxyProtocol: plan.proxyProtocol, tls: plan.tls, offers: plan.offers,
+                                egress: plan.egress, worker: self)
         try loop.register(fd, listener)
         listeners.append(listener)
     }
@@ -71,12 +80,16 @@ final class Worker {
         settings = update.settings
         accessLog.configure(enabled: settings.accessLog, sample: settings.accessSample, keepQuery: settings.accessQuery)
         pipeline = update.pipeline.make(worker: loop.index, refresher: update.refresher)
+        egressPipeline = update.pipeline.makeEgress()
         forwardingHeaderIsXFF = update.forwardingHeaderIsXFF
-        if update.upstream != upstreamAddress {
-            // Exchanges in flight finish on the connections they hold; new ones go to the new place.
-            upstreamAddress = update.upstream
-            pool.closeAll()
-            pool = UpstreamPool(address: update.upstream, maxIdle: settings.maxIdleUpstream, worker: self)
+        let targets = update.pipeline.targets
+        hasIngress = update.pipeline.hasIngress
+        if targets.count == pools.count, zip(pools, targets).allSatisfy({ $0.target.sameDestination(as: $1) }) {
+            for (pool, target) in zip(pools, targets) { pool.target = target }
+        } else {
+            // Exchanges in flight finish on the connections they hold; new ones go to the new places.
+            for pool in pools { pool.closeAll() }
+            pools = targets.map { UpstreamPool(target: $0, worker: self) }
             h2Upstream?.retire()
             h2Upstream = nil
         }
@@ -104,7 +117,8 @@ final class Worker {
         listeners.removeAll { !wanted.contains($0.key) }
     }
 
-    func adopt(fd: Int32, peer: SocketAddress, listener: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols) {
+    func adopt(fd: Int32, peer: SocketAddress, listener: String, proxyProtocol: Bool, tls: ServerTLS?, offers: OfferedProtocols,
+               egress: Bool) {
         var session: TLSSession?
         if let tls {
             guard let made = try? tls.session(fd: fd) else {
@@ -114,7 +128,7 @@ final class Worker {
             session = made
         }
         let connection = ClientConnection(fd: fd, peer: peer, worker: self, listener: listener, expectProxyHeader: proxyProtocol,
-                                          tls: session, offers: offers)
+                                          tls: session, offers: offers, egress: egress)
         do {
             try loop.register(fd, connection)
         } catch {
@@ -168,7 +182,7 @@ final class Worker {
         draining = true
         for listener in listeners { loop.close(listener.fd) }
         listeners.removeAll()
-        pool.closeAll()
+        for pool in pools { pool.closeAll() }
         for case let connection? in connections { connection.drain() }
         if connectionCount == 0 { finishDrain() }
     }
@@ -191,7 +205,7 @@ final class Worker {
     func closeAll() {
         h2Upstream?.close()
         for case let connection? in connections { connection.close() }
-        pool.closeAll()
+        for pool in pools { pool.closeAll() }
         accessLog.flush()
     }
 }
@@ -199,6 +213,8 @@ final class Worker {
 /// A listener as the configuration says it, for every worker; the server binds the sockets.
 struct ListenerPlan: Sendable {
     let key: String
+    /// An egress listener: the local app's calls out, judged by the egress chain.
+    var egress = false
     let proxyProtocol: Bool
     let tls: ServerTLS?
     let offers: OfferedProtocols
@@ -210,7 +226,6 @@ struct WorkerUpdate: Sendable {
     /// Each worker makes its own filter chain from it, on its own loop.
     let pipeline: PipelineFactory
     let refresher: (@Sendable (String) -> Void)?
-    let upstream: SocketAddress
     let forwardingHeaderIsXFF: Bool
     let listeners: [ListenerPlan]
 }

@@ -9,17 +9,12 @@ struct WorkerSettings: Sendable {
     var requestHeaderMillis: Int64
     var connectTimeoutMillis: Int64
     var responseTimeoutMillis: Int64
-    var maxIdleUpstream: Int
     var accessLog: Bool
     var accessSample: Double
     var accessQuery: Bool
-    /// `host:port` of the upstream, for requests that arrive without a Host header.
-    var upstreamAuthority: [UInt8]
     var tlsHandshakeMillis: Int64
     /// The upstream speaks HTTP/2 with prior knowledge (streams from HTTP/2 clients go there).
     var upstreamIsH2: Bool
-    /// TLS to an `https://` upstream; nil for http.
-    var upstreamTLS: ClientTLS?
     /// Lower-case name of the header that carries a verified client certificate upstream; a
     /// client's own copy is always dropped.
     var clientCertificateHeader: [UInt8]
@@ -32,17 +27,15 @@ struct WorkerSettings: Sendable {
                                       maxTargetBytes: config.limits.maxRequestTargetBytes)
         idleMillis = millis(config.timeouts.idle)
         requestHeaderMillis = millis(config.timeouts.requestHeader)
-        connectTimeoutMillis = millis(config.upstream.connectTimeout)
-        responseTimeoutMillis = millis(config.upstream.responseTimeout)
-        maxIdleUpstream = config.upstream.maxIdleConnections
+        // Egress routes take the ingress upstream's timeouts, or the defaults without one.
+        let upstream = config.upstream ?? UpstreamSettings(host: "", port: 0)
+        connectTimeoutMillis = millis(upstream.connectTimeout)
+        responseTimeoutMillis = millis(upstream.responseTimeout)
         accessLog = config.log.access
         accessSample = config.log.accessSample
         accessQuery = config.log.accessQuery
-        let host = config.upstream.host.contains(":") ? "[\(config.upstream.host)]" : config.upstream.host
-        upstreamAuthority = Array("\(host):\(config.upstream.port)".utf8)
         tlsHandshakeMillis = millis(config.timeouts.tlsHandshake)
-        upstreamIsH2 = config.upstream.protocolVersion == .h2
-        upstreamTLS = nil
+        upstreamIsH2 = config.upstream?.protocolVersion == .h2
         clientCertificateHeader = Array((config.clientCertificate?.forwardHeader ?? ClientCertificateSettings().forwardHeader).utf8)
     }
 }

@@ -100,17 +100,25 @@ enum EffectiveSettings {
             }
             lines.append(line)
         }
-        var upstream = "upstream      \(c.upstream.url)  "
-        upstream += c.upstream.protocolVersion == .h2
-            ? "HTTP/2 (one multiplexed connection per worker; HTTP/1.1 clients get 505)"
-            : "HTTP/1.1, idle pool \(c.upstream.maxIdleConnections)/worker"
-        upstream += ", connect \(c.upstream.connectTimeout), response \(c.upstream.responseTimeout)"
-        if c.upstream.secure {
-            let tls = c.upstream.tls
-            upstream += "; TLS verified against \(tls?.ca?.value ?? "the system CA store") for '\(tls?.serverName ?? c.upstream.host)'"
-            if tls?.cert != nil { upstream += ", client certificate \(tls?.cert?.value ?? "")" }
+        if let u = c.upstream {
+            var upstream = "upstream      \(u.url)  "
+            upstream += u.protocolVersion == .h2
+                ? "HTTP/2 (one multiplexed connection per worker; HTTP/1.1 clients get 505)"
+                : "HTTP/1.1, idle pool \(u.maxIdleConnections)/worker"
+            upstream += ", connect \(u.connectTimeout), response \(u.responseTimeout)"
+            if u.secure {
+                upstream += "; TLS verified against \(u.tls?.ca?.value ?? "the system CA store") for '\(u.tls?.serverName ?? u.host)'"
+                if u.tls?.cert != nil { upstream += ", client certificate \(u.tls?.cert?.value ?? "")" }
+            }
+            lines.append(upstream)
         }
-        lines.append(upstream)
+        if let egress = c.egress {
+            lines.append("egress        listeners \(egress.listeners.map(\.description).joined(separator: ", ")); unknown hosts get 403")
+            for route in egress.routes {
+                let token = route.token.map { "Authorization: Bearer from '\($0.source)' for \($0.scope)" } ?? "no token"
+                lines.append("  \(route.host) → \(route.upstream.url)  \(token)")
+            }
+        }
         lines.append("workers       \(c.workers.map(String.init) ?? "auto")")
         lines.append("limits        header bytes \(c.limits.maxHeaderBytes), headers \(c.limits.maxHeaders), target bytes \(c.limits.maxRequestTargetBytes)")
         lines.append("timeouts      request header \(c.timeouts.requestHeader), idle \(c.timeouts.idle), drain \(c.timeouts.drain), TLS handshake \(c.timeouts.tlsHandshake)")

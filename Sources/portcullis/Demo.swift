@@ -14,12 +14,16 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         let settings = try loadConfigOrExit(config)
+        guard let upstream = settings.upstream else {
+            printError("portcullis demo: \(config) has no upstream for the demo backend to stand in for")
+            throw ExitCode(2)
+        }
         _ = Runner.blockShutdownSignals()
         let backend: DemoBackend
         do {
-            backend = try DemoBackend(host: settings.upstream.host, port: settings.upstream.port)
+            backend = try DemoBackend(host: upstream.host, port: upstream.port)
         } catch {
-            printError("portcullis demo: cannot start the demo backend on \(settings.upstream.url): \(error)")
+            printError("portcullis demo: cannot start the demo backend on \(upstream.url): \(error)")
             throw ExitCode(1)
         }
         backend.start()
@@ -27,7 +31,7 @@ struct Demo: ParsableCommand {
         let host = listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host == "::" ? "::1" : listener.host
         let url = listener.isIPv6 ? "http://[\(host)]:\(listener.port)/hello" : "http://\(host):\(listener.port)/hello"
         try Runner.serve(settings, path: config, banner: [
-            "portcullis demo: backend echoing on \(settings.upstream.url)",
+            "portcullis demo: backend echoing on \(upstream.url)",
             "portcullis demo: try   curl -i \(url)",
         ])
         backend.stop()

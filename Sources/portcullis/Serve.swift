@@ -62,7 +62,7 @@ enum Runner {
             throw ExitCode(1)
         }
         for address in server.boundAddresses {
-            log.info("listening on \(address), upstream \(settings.upstream.url), \(settings.workers.map(String.init) ?? "auto") workers")
+            log.info("listening on \(address), upstream \(settings.upstream?.url ?? "none (egress only)"), \(settings.workers.map(String.init) ?? "auto") workers")
         }
         if let admin { log.info("admin endpoints on \(admin.address): /healthz /readyz /metrics /config") }
         // The banner is what a person asked for (the demo's curl line): always shown.

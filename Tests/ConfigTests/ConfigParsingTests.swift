@@ -30,9 +30,9 @@ struct ConfigParsingTests {
         #expect(config.listeners[0].address == SocketAddressSettings(host: "0.0.0.0", port: 8080, isIPv6: false))
         #expect(config.listeners[1].address.isIPv6)
         #expect(config.listeners[1].proxyProtocol)
-        #expect(config.upstream.host == "127.0.0.1")
-        #expect(config.upstream.port == 8000)
-        #expect(config.upstream.connectTimeout == .seconds(2))
+        #expect(config.upstream?.host == "127.0.0.1")
+        #expect(config.upstream?.port == 8000)
+        #expect(config.upstream?.connectTimeout == .seconds(2))
         #expect(config.workers == nil)
         #expect(config.limits.maxHeaders == 100)
         #expect(config.timeouts.idle == .seconds(60))
@@ -46,10 +46,10 @@ struct ConfigParsingTests {
         timeouts: {idle: 1h}
         """)
         #expect(config.workers == 3)
-        #expect(config.upstream.connectTimeout == .milliseconds(500))
-        #expect(config.upstream.responseTimeout == .seconds(60))
+        #expect(config.upstream?.connectTimeout == .milliseconds(500))
+        #expect(config.upstream?.responseTimeout == .seconds(60))
         #expect(config.timeouts.idle == .seconds(3600))
-        #expect(config.upstream.host == "localhost")
+        #expect(config.upstream?.host == "localhost")
     }
 
     func failure(_ yaml: String) -> ConfigError? {

@@ -15,7 +15,8 @@
 # Environment:
 #   PORT_BASE=29000              proxy PORT_BASE, backend +1, admin +2 (refused if busy)
 #   PORTCULLIS_BINARY=path       use this binary (built as above) instead of building one
-#   PORTCULLIS_SCRATCH=dir       scratch path of the host build (default .build-container)
+#   PORTCULLIS_SCRATCH=dir       scratch path of the host build (default .build-container; not
+#                                one that a running swift build or swift test holds)
 #   SWIFT_IMAGE=name             use the Dockerfile's Swift build stage when this image exists
 #                                locally (default swift:6.3-bookworm; absent here → host build)
 #   RUNTIME_IMAGE=name           runtime base (default localhost/portcullis-base:bookworm, made
@@ -116,9 +117,10 @@ else
   scratch=${PORTCULLIS_SCRATCH:-$ROOT/.build-container}
   note "binary: swift build -c release --static-swift-stdlib --product portcullis --scratch-path $scratch"
   build_flags=(-c release --static-swift-stdlib --product portcullis --scratch-path "$scratch")
-  nice -n 10 swift build "${build_flags[@]}" >"$WORK/swift-build.log" 2>&1 \
-    || { tail -30 "$WORK/swift-build.log"; fatal "host build"; }
-  BIN="$(swift build "${build_flags[@]}" --show-bin-path)/portcullis"
+  # Bounded: SwiftPM waits without end for a scratch path that another swift build or test holds.
+  timeout 1800 nice -n 10 swift build "${build_flags[@]}" >"$WORK/swift-build.log" 2>&1 \
+    || { tail -30 "$WORK/swift-build.log"; fatal "host build (timeout 30 min; is $scratch in use by another swift build?)"; }
+  BIN="$(timeout 120 swift build "${build_flags[@]}" --show-bin-path)/portcullis"
 fi
 [ -x "$BIN" ] || fatal "binary $BIN is missing"
 if ldd "$BIN" | grep -q libswiftCore; then

@@ -44,6 +44,7 @@ pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 fatal() { echo "FAIL $*"; failed=$((failed + 1)); exit 1; }
 note() { echo "---- $*"; }
+since() { echo "$(( $(date +%s) - $1 ))s"; }
 
 WORK=$(mktemp -d /tmp/portcullis-container.XXXXXX)
 backend_pid=""
@@ -114,6 +115,7 @@ if [ -n "${PORTCULLIS_BINARY:-}" ]; then
   BIN=$PORTCULLIS_BINARY
   note "binary: $BIN (given)"
 else
+  build_started=$(date +%s)
   scratch=${PORTCULLIS_SCRATCH:-$ROOT/.build-container}
   note "binary: swift build -c release --static-swift-stdlib --product portcullis --scratch-path $scratch"
   build_flags=(-c release --static-swift-stdlib --product portcullis --scratch-path "$scratch")
@@ -121,6 +123,7 @@ else
   timeout 1800 nice -n 10 swift build "${build_flags[@]}" >"$WORK/swift-build.log" 2>&1 \
     || { tail -30 "$WORK/swift-build.log"; fatal "host build (timeout 30 min; is $scratch in use by another swift build?)"; }
   BIN="$(timeout 120 swift build "${build_flags[@]}" --show-bin-path)/portcullis"
+  note "host build: $(since "$build_started")"
 fi
 [ -x "$BIN" ] || fatal "binary $BIN is missing"
 if ldd "$BIN" | grep -q libswiftCore; then
@@ -151,6 +154,7 @@ else
   [ "$RUNTIME_IMAGE" = localhost/portcullis-base:bookworm ] \
     || fatal "base image $RUNTIME_IMAGE does not exist here"
   command -v debootstrap >/dev/null || fatal "prerequisite: debootstrap is not installed (apt-get install debootstrap)"
+  base_started=$(date +%s)
   note "base image: debootstrap --variant=minbase bookworm ($DEBIAN_MIRROR)"
   timeout 600 debootstrap --variant=minbase bookworm "$WORK/rootfs" "$DEBIAN_MIRROR" >"$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log"; fatal "debootstrap"; }
@@ -174,10 +178,11 @@ EOF
   tar -C "$WORK/rootfs" -c . | pod import --change 'CMD ["bash"]' - "$RUNTIME_IMAGE" >"$WORK/import.log" 2>&1 \
     || { tail -5 "$WORK/import.log"; fatal "podman import of the base image"; }
   rm -rf "$WORK/rootfs"
-  pass "base image $RUNTIME_IMAGE made"
+  pass "base image $RUNTIME_IMAGE made ($(since "$base_started"))"
 fi
 
 # ---- the image
+image_started=$(date +%s)
 old_image=$(pod image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 build_args=(--format docker --pull=never --network host --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --target "$target" -t "$IMAGE")
 if [ "$target" = runtime ]; then
@@ -194,7 +199,7 @@ new_image=$(pod image inspect --format '{{.Id}}' "$IMAGE")
 if [ -n "$old_image" ] && [ "$old_image" != "$new_image" ]; then
   pod rmi "$old_image" >/dev/null 2>&1 || true   # the previous run's image, now untagged
 fi
-pass "image $IMAGE built (target $target, $(pod image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1000000}'))"
+pass "image $IMAGE built (target $target, $(pod image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1000000}'), $(since "$image_started"))"
 
 config=$(pod image inspect --format '{{.Config.User}} {{.Config.StopSignal}} {{json .Config.ExposedPorts}}' "$IMAGE")
 case "$config" in
@@ -328,7 +333,10 @@ code=$(http /dev/null "$proxy/orders" -H "Authorization: Bearer $norole")
 [ "$code" = 403 ] && pass "denied: token without the role → 403" || fail "token without the role → $code"
 code=$(http /dev/null "$proxy/orders" -H "Authorization: Bearer $good" -H 'X-Forwarded-For: 192.0.2.7')
 [ "$code" = 403 ] && pass "denied: client 192.0.2.7 (no rule allows it) → 403" || fail "denied network → $code"
-if pod logs "$NAME" 2>/dev/null | grep -q '"path":"/orders".*"status":200'; then
+# The loop writes its lines at the end of each turn; conmon stores them a moment later.
+logged() { pod logs "$NAME" 2>/dev/null | grep -q '"path":"/orders".*"status":200'; }
+for _ in $(seq 50); do logged && break; sleep 0.1; done
+if logged; then
   pass "access log: JSON lines on stdout (podman logs)"
 else
   fail "access log: no JSON line for the allowed request in podman logs"

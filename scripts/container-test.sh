@@ -22,6 +22,8 @@
 #   RUNTIME_IMAGE=name           runtime base (default localhost/portcullis-base:bookworm, made
 #                                with debootstrap when missing)
 #   DEBIAN_MIRROR=url            for debootstrap (default http://deb.debian.org/debian)
+#   PORTCULLIS_READINESS=auto    admin: /readyz on the admin listener; path: readiness_path on the
+#                                proxy port; auto: admin when `portcullis check` knows the key
 #   PORTCULLIS_CONTAINER_CLEAN=1 also remove the test image and the base image at the end
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -138,11 +140,19 @@ printf 'listeners: [{address: "127.0.0.1:%s"}]\nupstream: {url: "http://127.0.0.
   "$PROXY_PORT" "$BACKEND_PORT" "$ADMIN_PORT" >"$WORK/admin-probe.yaml"
 has_admin=0
 if "$BIN" check --config "$WORK/admin-probe.yaml" >/dev/null 2>&1; then has_admin=1; fi
+case "${PORTCULLIS_READINESS:-auto}" in
+  auto) ;;
+  path) has_admin=0 ;;
+  admin) has_admin=1 ;;
+  *) fatal "PORTCULLIS_READINESS must be auto, admin or path" ;;
+esac
 if [ "$has_admin" = 1 ]; then
   note "readiness: admin listener, GET http://127.0.0.1:$ADMIN_PORT/readyz"
   ready_url=http://127.0.0.1:$ADMIN_PORT/readyz
 else
-  note "readiness: no admin listener in this build; readiness_path /.portcullis/ready on the proxy port"
+  why="this build does not know the admin key"
+  [ "${PORTCULLIS_READINESS:-auto}" = path ] && why="PORTCULLIS_READINESS=path"
+  note "readiness: readiness_path /.portcullis/ready on the proxy port ($why)"
   ready_url=http://127.0.0.1:$PROXY_PORT/.portcullis/ready
 fi
 if [ "$has_probe" = 1 ]; then note "healthcheck: portcullis probe"; else note "healthcheck: no probe command in this build; curl from the host"; fi
@@ -273,8 +283,8 @@ run_args=(-d --name "$NAME" --runtime runc --network host
   -v "$WORK/etc:/etc/portcullis:ro"
   --health-interval disable)   # no timers (no systemd here); `podman healthcheck run` below
 if [ "$has_probe" = 1 ]; then
-  # The image's command with this run's admin port (9901 may belong to someone else here).
-  run_args+=(--health-cmd "[\"/usr/local/bin/portcullis\",\"probe\",\"http://127.0.0.1:$ADMIN_PORT/readyz\",\"--timeout\",\"2s\"]")
+  # The image's command with this run's readiness URL (9901 may belong to someone else here).
+  run_args+=(--health-cmd "[\"/usr/local/bin/portcullis\",\"probe\",\"$ready_url\",\"--timeout\",\"2s\"]")
 fi
 # podman's own complaints (no systemd here for health timers) go to a log shown on failure.
 pod run "${run_args[@]}" "$IMAGE" >/dev/null 2>>"$WORK/podman.log" || { cat "$WORK/podman.log"; fatal "podman run"; }
@@ -309,7 +319,7 @@ if [ "$has_admin" = 1 ]; then
 fi
 if [ "$has_probe" = 1 ]; then
   if health=$(pod healthcheck run "$NAME" 2>&1); then
-    pass "podman healthcheck run (portcullis probe …/readyz) → ${health:-healthy}"
+    pass "podman healthcheck run (portcullis probe $ready_url) → ${health:-healthy}"
   else
     fail "podman healthcheck run → $health"
   fi

@@ -27,3 +27,9 @@ fi
 if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
   python3 -m pip install -q prometheus-client || python3 -m pip install -q --break-system-packages prometheus-client
 fi
+
+# deploy/check-manifests.py checks the Kubernetes manifests against the `kubernetes` client's models.
+# (podman, which scripts/container-test.sh needs, is deliberately not installed here: too heavy for CI.)
+if ! python3 -c 'import kubernetes' >/dev/null 2>&1; then
+  python3 -m pip install -q kubernetes || python3 -m pip install -q --break-system-packages kubernetes
+fi

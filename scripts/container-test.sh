@@ -344,7 +344,9 @@ code=$(http /dev/null "$proxy/orders" -H "Authorization: Bearer $norole")
 code=$(http /dev/null "$proxy/orders" -H "Authorization: Bearer $good" -H 'X-Forwarded-For: 192.0.2.7')
 [ "$code" = 403 ] && pass "denied: client 192.0.2.7 (no rule allows it) → 403" || fail "denied network → $code"
 # The loop writes its lines at the end of each turn; conmon stores them a moment later.
-logged() { pod logs "$NAME" 2>/dev/null | grep -q '"path":"/orders".*"status":200'; }
+# Read the whole log before matching: with pipefail, grep -q closing the pipe early would make
+# podman's SIGPIPE fail the check although the line is there.
+logged() { local out; out=$(pod logs "$NAME" 2>/dev/null) && grep -q '"path":"/orders".*"status":200' <<<"$out"; }
 for _ in $(seq 50); do logged && break; sleep 0.1; done
 if logged; then
   pass "access log: JSON lines on stdout (podman logs)"

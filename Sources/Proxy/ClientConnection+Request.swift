@@ -62,6 +62,7 @@ extension ClientConnection {
         let result = egress ? worker.egressPipeline.run(&context) : worker.pipeline.run(&context)
         target = context.upstreamTarget
         if case .stop = result { record.judged(context, admitted: false) } else { record.judged(context, admitted: true) }
+        record.bytesIn = UInt64(head.length)
         switch result {
         case .stop(let decision):
             // The body (if any) was not read; the connection cannot be reused safely.
@@ -147,7 +148,6 @@ extension ClientConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         input.consume(head.length)
-        record.bytesIn = UInt64(head.length)
         record.forwarded()
         response.reset()
         if head.framing == .chunked {

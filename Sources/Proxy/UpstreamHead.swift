@@ -88,12 +88,7 @@ extension Worker {
             out.append(UnsafeRawBufferPointer(rebasing: bytes[head.host]))
             out.append("\r\n")
         }
-        appendFraming(head, into: out)
-        for var line in context.upstreamHeaders {
-            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            out.append("\r\n")
-        }
-        out.append("\r\n")
+        finishHead(head, context: context, into: out)
     }
 
     /// The rest of an egress call's head: the app's fields but for hop-by-hop ones, its own
@@ -115,17 +110,14 @@ extension Worker {
             out.append(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.valueEnd)]))
             out.append("\r\n")
         }
-        appendFraming(head, into: out)
-        for var line in context.upstreamHeaders {
-            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            out.append("\r\n")
-        }
-        out.append("\r\n")
+        finishHead(head, context: context, into: out)
     }
 
     private static let proxyAuthorization = Array("proxy-authorization".utf8)
 
-    private func appendFraming(_ head: RequestHead, into out: IOBuffer) {
+    /// Framing as we re-state it, the pipeline's own fields (identity, a route's token), and
+    /// the end of the head.
+    private func finishHead(_ head: RequestHead, context: RequestContext, into out: IOBuffer) {
         switch head.framing {
         case .contentLength(let n):
             out.append("Content-Length: ")
@@ -137,6 +129,11 @@ extension Worker {
             break
         }
         if head.upgrade { out.append("Connection: upgrade\r\n") }
+        for var line in context.upstreamHeaders {
+            line.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
+        }
+        out.append("\r\n")
     }
 
     /// Case-insensitive comparison of a field name with a lower-case name.

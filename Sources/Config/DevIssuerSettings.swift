@@ -38,6 +38,12 @@ public struct DevIssuerSettings: Sendable, Equatable {
         public var client: String
         public var application: String
         public var roles: [String]
+
+        public init(client: String, application: String, roles: [String]) {
+            self.client = client
+            self.application = application
+            self.roles = roles
+        }
     }
 
     /// The App Service managed-identity protocol at `/msi/token`, answering as one client.

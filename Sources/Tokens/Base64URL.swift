@@ -40,6 +40,29 @@ package enum Base64URL {
         return text.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Standard base64 with its padding (HTTP Basic credentials): the padding must be exactly
+    /// what the length calls for, and the alphabet is the standard one only.
+    package static func decodeStandard(_ text: String) -> [UInt8]? {
+        var body = Array(text.utf8)
+        guard body.count % 4 == 0 else { return nil }
+        var padding = 0
+        while padding < 2, body.last == UInt8(ascii: "=") {
+            body.removeLast()
+            padding += 1
+        }
+        var mapped: [UInt8] = []
+        mapped.reserveCapacity(body.count)
+        for b in body {
+            switch b {
+            case UInt8(ascii: "+"): mapped.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): mapped.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "-"), UInt8(ascii: "_"): return nil
+            default: mapped.append(b)
+            }
+        }
+        return mapped.withUnsafeBytes { decode($0) }
+    }
+
     package static func encode(_ bytes: some Collection<UInt8>) -> String {
         String(decoding: encodeBytes(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", pad: false), as: UTF8.self)
     }

@@ -91,6 +91,12 @@ let package = Package(
             dependencies: ["EventLoop", "HTTP1", "Transport", "Tokens", "Config", "CShims"],
             swiftSettings: strict
         ),
+        // The calling side: tokens for outgoing calls, fetched with libcurl on a background thread.
+        .target(
+            name: "TokenSources",
+            dependencies: ["Config", "KeyFetcher", "Tokens", "EventLoop", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "portcullis",
             dependencies: [
@@ -115,6 +121,8 @@ let package = Package(
         .target(name: "IssuerTestSupport", dependencies: ["DevIssuer", "Config", "KeyFetcher", "Tokens"],
                 path: "Tests/IssuerTestSupport", swiftSettings: strict),
         .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher"],
+                    swiftSettings: strict),
+        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),

@@ -99,16 +99,11 @@ public struct TokenSourceSettings: Sendable, Equatable {
         func forbid(_ present: ConfigNode?, _ why: String) throws(ConfigError) {
             if let present { throw present.error("kind \(settings.kind.rawValue) does not use this key; \(why)") }
         }
+        // Stray keys first: a key of another kind says more about the mistake than what is missing.
         switch settings.kind {
         case .clientSecret:
-            try require(settings.clientID != nil, "client_id")
-            try require(settings.clientSecretFile != nil, "client_secret_file")
-            try require(settings.tokenEndpoint != nil, "authority")
             try forbid(certificateNode, "a certificate is kind client_certificate")
         case .clientCertificate:
-            try require(settings.clientID != nil, "client_id")
-            try require(settings.clientCertificate != nil, "client_certificate")
-            try require(settings.tokenEndpoint != nil, "authority")
             try forbid(secretNode, "a secret is kind client_secret")
         case .appServiceIdentity, .imds:
             try forbid(authorityNode, "a managed identity's endpoint comes from the platform (override it with endpoint)")
@@ -117,6 +112,15 @@ public struct TokenSourceSettings: Sendable, Equatable {
         case .workloadIdentity:
             try forbid(secretNode, "the federated token file (AZURE_FEDERATED_TOKEN_FILE) is the credential")
             try forbid(certificateNode, "the federated token file (AZURE_FEDERATED_TOKEN_FILE) is the credential")
+        }
+        if settings.kind == .clientSecret || settings.kind == .clientCertificate {
+            try require(settings.clientID != nil, "client_id")
+            if settings.kind == .clientSecret {
+                try require(settings.clientSecretFile != nil, "client_secret_file")
+            } else {
+                try require(settings.clientCertificate != nil, "client_certificate")
+            }
+            try require(settings.tokenEndpoint != nil, "authority")
         }
         return settings
     }

@@ -1,0 +1,95 @@
+import Config
+import DevIssuer
+import Foundation
+import IssuerTestSupport
+import Logging
+import Synchronization
+import TokenSources
+
+/// Every line a provider logs, to check what is said (codes) and what never is (secrets).
+final class LogRecorder: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        var logger = Logger(label: "test.tokens") { _ in Handler(recorder: self) }
+        logger.logLevel = .debug
+        return logger
+    }
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var metadataProvider: Logger.MetadataProvider?
+        var logLevel: Logger.Level = .debug
+
+        func log(event: LogEvent) {
+            recorder.lines.withLock { $0.append("\(event.level) \(event.message)") }
+        }
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for at most `seconds`.
+func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// Token sources for the test issuer: service A with its secret file (ending in a newline, as
+/// an editor leaves it) or its certificate.
+enum Sources {
+    static let scopeB = "api://service-b/.default"
+
+    static func yaml(_ issuer: DevIssuer, secretFile: String? = nil) throws -> String {
+        let files = TestFiles.shared
+        let secret = try secretFile ?? files.write("secret-a-\(UUID().uuidString)", TestIssuer.secretA + "\n")
+        return """
+        token_sources:
+          with-secret:
+            kind: client_secret
+            authority: \(issuer.authority)
+            client_id: \(TestIssuer.serviceA)
+            client_secret_file: \(secret)
+          with-certificate:
+            kind: client_certificate
+            authority: \(issuer.authority)
+            client_id: \(TestIssuer.serviceA)
+            client_certificate: {cert: \(files.clientCert), key: \(files.clientKey)}
+        """
+    }
+
+    static func settings(_ yaml: String) throws -> [TokenSourceSettings] {
+        try PortcullisConfig.parse(yaml: """
+        listeners: [{address: "127.0.0.1:1"}]
+        upstream: {url: "http://127.0.0.1:2"}
+        \(yaml)
+        """).tokenSources
+    }
+
+    static func provider(_ issuer: DevIssuer, secretFile: String? = nil, log: LogRecorder = LogRecorder(),
+                         environment: @escaping (String) -> String? = { _ in nil }) throws -> TokenProvider {
+        try TokenProvider(sources: try settings(try yaml(issuer, secretFile: secretFile)), environment: environment, logger: log.logger)
+    }
+}
+
+extension TokenLookup {
+    var token: String? {
+        if case .token(let token) = self { return token }
+        return nil
+    }
+
+    var reason: String? {
+        if case .unavailable(let reason) = self { return reason }
+        return nil
+    }
+}

@@ -1,7 +1,6 @@
 public import Config
 public import EventLoop
 import CShims
-import Synchronization
 import Tokens
 import Transport
 #if canImport(Glibc)
@@ -24,10 +23,10 @@ import Glibc
 /// issuer.stop()
 /// ```
 public final class DevIssuer: @unchecked Sendable {
-    // Unchecked: `loop`, `connections` and every connection are touched only by the issuer's
-    // thread between start() and the join in stop(), and by the caller before start() or after
-    // that join; what other threads share (`state`, the key ring, the counter) is a Mutex or an
-    // Atomic, and the rest is immutable after init.
+    // Unchecked: `connections`, `nextSerial` and every connection are touched only by the
+    // issuer's thread between start() and the join in stop(), and by the caller before start()
+    // or after that join; what other threads share (the ServerLoop, the key ring, the counter)
+    // is Sendable, and the rest is immutable after init.
 
     /// Why the issuer cannot start, or a rotation failed: a stable code and a reason for a person.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -38,27 +37,21 @@ public final class DevIssuer: @unchecked Sendable {
         public var description: String { reason }
     }
 
-    private enum State {
-        case bound
-        case running(pthread_t)
-        case stopped
-    }
-
     /// The address actually bound (the kernel's port when asked for port 0).
-    public let address: SocketAddress
+    public var address: SocketAddress { server.address }
     /// Scheme, host and port as clients reach the issuer, without a trailing slash.
     public let baseURL: String
     public let tenantID: String
     let routes: IssuerRoutes
     let keyRing: KeyRing
-    let loop: EventLoop
-    let listenFD: Int32
+    private let server: ServerLoop
+    var loop: EventLoop { server.loop }
+    var listenFD: Int32 { server.listenFD }
     let tls: ServerTLS?
     let idleMillis: Int64 = 30_000
     let maxConnections = 256
     var connections: [Int32: IssuerConnection] = [:]
     private var nextSerial: UInt64 = 0
-    private let state = Mutex(State.bound)
     private let tokenRequestCount = IssuerRoutes.Counter()
 
     /// Reads every file the settings name (signing key, client certificates, the managed
@@ -80,23 +73,12 @@ public final class DevIssuer: @unchecked Sendable {
             throw Failure(code: "config", reason: "listen: '\(settings.listen)' is not an address")
         }
         do {
-            let fd = try Sys.socket(family: wanted.family)
-            do {
-                try Sys.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-                try Sys.bind(fd, wanted)
-                try Sys.listen(fd, backlog: 64)
-                address = try Sys.localAddress(fd)
-                loop = try EventLoop()
-            } catch {
-                Sys.close(fd)
-                throw error
-            }
-            listenFD = fd
+            server = try ServerLoop(address: wanted)
         } catch {
             throw Failure(code: "bind", reason: "listen \(settings.listen): \(error)")
         }
         let scheme = settings.tls == nil ? "http" : "https"
-        baseURL = settings.baseURL ?? "\(scheme)://\(address)"
+        baseURL = settings.baseURL ?? "\(scheme)://\(server.address)"
         let service = TokenService(directory: directory, keys: keyRing, baseURL: baseURL)
         var managedIdentity: ManagedIdentityEndpoint?
         if let mi = settings.managedIdentity, let client = directory.client(id: mi.client), let secret = directory.identityHeader {
@@ -106,15 +88,8 @@ public final class DevIssuer: @unchecked Sendable {
         do {
             try loop.register(listenFD, Acceptor(server: self))
         } catch {
-            Sys.close(listenFD)
             throw Failure(code: "bind", reason: "listen \(settings.listen): \(error)")
         }
-    }
-
-    deinit {
-        // Only reached when the thread never ran or has ended: it holds a reference while it runs.
-        if case .stopped = state.withLock({ $0 }) { return }
-        loop.close(listenFD)
     }
 
     private static func firstKey(_ file: LocatedValue?) throws(ConfigError) -> SigningKey {
@@ -125,15 +100,7 @@ public final class DevIssuer: @unchecked Sendable {
                 throw ConfigError(key: "signing_key", line: nil, reason: "no key given and none could be generated: \(error)")
             }
         }
-        let pem = try file.readFile()
-        let key: SigningKey
-        do {
-            key = try SigningKey(pem: pem)
-        } catch {
-            throw file.error("'\(file.value)': \(error)")
-        }
-        guard key.type == .rsa else { throw file.error("'\(file.value)': the dev issuer signs with RS256, so the key must be RSA") }
-        return key
+        return try SigningKey.load(file, type: .rsa, because: "the dev issuer signs with RS256, so the key must be RSA")
     }
 
     // MARK: What clients and validators are told
@@ -164,31 +131,13 @@ public final class DevIssuer: @unchecked Sendable {
 
     /// Starts the issuer's thread. Call once.
     public func start() throws(SystemError) {
-        // The thread holds the issuer until its loop returns, so the handlers' unowned
-        // references to it stay valid however the caller lets go.
-        let thread = try Sys.startThread { [self] in try? loop.run() }
-        state.withLock { $0 = .running(thread) }
+        try server.start(keeping: self)
     }
 
     /// Stops the thread and waits for it, then closes the listener and every connection. Safe
     /// to call more than once, and without ``start()``.
     public func stop() {
-        let previous = state.withLock { state -> State in
-            let previous = state
-            state = .stopped
-            return previous
-        }
-        switch previous {
-        case .stopped:
-            return
-        case .running(let thread):
-            loop.stop()
-            pthread_join(thread, nil)
-        case .bound:
-            break
-        }
-        for connection in Array(connections.values) { connection.close() }
-        loop.close(listenFD)
+        server.stop { for connection in Array(connections.values) { connection.close() } }
     }
 
     /// Makes a new signing key current; the JWKS then lists it and the one before. From any

@@ -33,14 +33,13 @@ final class Directory: Sendable {
             var certificate: X509Certificate?
             var key: VerificationKey?
             if let path = client.certificate {
-                let pem = try path.readFile()
+                let loaded = try X509Certificate.load(path)
                 do {
-                    let loaded = try X509Certificate(pem: pem)
                     key = try loaded.publicKey()
-                    certificate = loaded
                 } catch {
                     throw path.error("'\(path.value)': \(error)")
                 }
+                certificate = loaded
             }
             let objectID = client.objectID ?? Identifiers.derived(from: "oid \(settings.tenantID) \(client.clientID)")
             clients.append(RegisteredClient(settings: client, certificate: certificate, certificateKey: key, objectID: objectID))

@@ -18,14 +18,15 @@ enum CredentialFactory {
                 throw settings.origin.error("client_secret needs authority, client_id and client_secret_file")
             }
             _ = try CredentialFiles.secret(file)
-            return ClientSecretCredential(endpoint: endpoint, clientID: clientID, secretFile: file, caFile: ca)
+            return ClientCredential(endpoint: endpoint, clientID: clientID, proof: .secret(file), caFile: ca)
         case .clientCertificate:
             guard let endpoint = settings.tokenEndpoint, let clientID = settings.clientID, let pair = settings.clientCertificate else {
                 throw settings.origin.error("client_certificate needs authority, client_id and client_certificate")
             }
             _ = try CredentialFiles.certificate(pair.cert)
             _ = try CredentialFiles.rsaKey(pair.key)
-            return ClientCertificateCredential(endpoint: endpoint, clientID: clientID, certificate: pair.cert, key: pair.key, caFile: ca)
+            return ClientCredential(endpoint: endpoint, clientID: clientID,
+                                    proof: .certificate(ClientAssertionSigner(certificate: pair.cert, key: pair.key)), caFile: ca)
         case .appServiceIdentity:
             var endpoint = settings.endpoint
             if endpoint == nil { endpoint = try required("IDENTITY_ENDPOINT", "App Service sets it when a managed identity is enabled; or set endpoint") }
@@ -46,7 +47,7 @@ enum CredentialFactory {
             }
             let file = LocatedValue(value: path, key: settings.origin.key + " (AZURE_FEDERATED_TOKEN_FILE)", line: settings.origin.line)
             _ = try CredentialFiles.secret(file)
-            return WorkloadIdentityCredential(endpoint: endpoint ?? "", clientID: clientID ?? "", tokenFile: file, caFile: ca)
+            return ClientCredential(endpoint: endpoint ?? "", clientID: clientID ?? "", proof: .federatedToken(file), caFile: ca)
         }
     }
 }

@@ -18,9 +18,7 @@ struct ManagedIdentityTests {
         let sources = try Sources.settings("token_sources:\n  mi: {kind: app_service_identity}\n")
         let provider = try TokenProvider(sources: sources, environment: { environment[$0] })
         defer { provider.stop() }
-        provider.register(source: "mi", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)), "\(provider.unready)")
+        #expect(try Sources.start(provider, "mi"), "\(provider.unready)")
         let token = try #require(provider.current(source: "mi", scope: Sources.scopeB).token)
         let claims = try DecodedJWS(token).claims
         #expect(claims["azp"]?.string == TestIssuer.serviceA)
@@ -53,9 +51,7 @@ struct ManagedIdentityTests {
         """)
         let provider = try TokenProvider(sources: sources)
         defer { provider.stop() }
-        provider.register(source: "vm", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)), "\(provider.unready)")
+        #expect(try Sources.start(provider, "vm"), "\(provider.unready)")
         #expect(provider.current(source: "vm", scope: Sources.scopeB) == .token("imds-token-1"))
         #expect(server.count(path) == 1)
     }

@@ -3,6 +3,7 @@ import Foundation
 import IssuerTestSupport
 import Synchronization
 import Testing
+import TestSupport
 import Tokens
 import TokenSources
 
@@ -16,9 +17,7 @@ struct ProviderTests {
         let log = LogRecorder()
         let provider = try Sources.provider(issuer, log: log)
         defer { provider.stop() }
-        provider.register(source: "with-secret", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)), "\(provider.unready)")
+        #expect(try Sources.start(provider, "with-secret"), "\(provider.unready)")
         let token = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
         let claims = try DecodedJWS(token).claims
         #expect(claims["azp"]?.string == TestIssuer.serviceA)
@@ -38,9 +37,7 @@ struct ProviderTests {
         defer { issuer.stop() }
         let provider = try Sources.provider(issuer)
         defer { provider.stop() }
-        provider.register(source: "with-certificate", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)), "\(provider.unready)")
+        #expect(try Sources.start(provider, "with-certificate"), "\(provider.unready)")
         let token = try #require(provider.current(source: "with-certificate", scope: Sources.scopeB).token)
         let claims = try DecodedJWS(token).claims
         #expect(claims["azpacr"]?.string == "2")
@@ -52,10 +49,7 @@ struct ProviderTests {
         defer { issuer.stop() }
         let provider = try Sources.provider(issuer)
         defer { provider.stop() }
-        provider.register(source: "with-secret", scope: Sources.scopeB)
-        provider.register(source: "with-secret", scope: "api://service-c/.default")
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)), "\(provider.unready)")
+        #expect(try Sources.start(provider, "with-secret", scopes: [Sources.scopeB, "api://service-c/.default"]), "\(provider.unready)")
         let b = try DecodedJWS(try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)).claims
         let c = try DecodedJWS(try #require(provider.current(source: "with-secret", scope: "api://service-c/.default").token)).claims
         #expect(b["aud"]?.string == TestIssuer.serviceB)
@@ -106,9 +100,7 @@ struct ProviderTests {
         defer { issuer.stop() }
         let provider = try Sources.provider(issuer)
         defer { provider.stop() }
-        provider.register(source: "with-secret", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)))
+        #expect(try Sources.start(provider, "with-secret"), "\(provider.unready)")
         let first = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
         var gaps = 0
         var latest = first
@@ -132,9 +124,7 @@ struct ProviderTests {
         let log = LogRecorder()
         let provider = try Sources.provider(issuer, log: log)
         defer { provider.stop() }
-        provider.register(source: "with-secret", scope: Sources.scopeB)
-        try provider.start()
-        #expect(provider.waitUntilReady(timeout: .seconds(10)))
+        #expect(try Sources.start(provider, "with-secret"), "\(provider.unready)")
         let token = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
         let received = Date()
         issuer.stop()

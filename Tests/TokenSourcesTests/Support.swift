@@ -35,16 +35,6 @@ final class LogRecorder: Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms for at most `seconds`.
-func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// Token sources for the test issuer: service A with its secret file (ending in a newline, as
 /// an editor leaves it) or its certificate.
 enum Sources {
@@ -74,6 +64,13 @@ enum Sources {
         upstream: {url: "http://127.0.0.1:2"}
         \(yaml)
         """).tokenSources
+    }
+
+    /// Registers the pairs, starts the provider and waits (at most 10 s) until each has a token.
+    static func start(_ provider: TokenProvider, _ source: String, scopes: [String] = [scopeB]) throws -> Bool {
+        for scope in scopes { provider.register(source: source, scope: scope) }
+        try provider.start()
+        return provider.waitUntilReady(timeout: .seconds(10))
     }
 
     static func provider(_ issuer: DevIssuer, secretFile: String? = nil, log: LogRecorder = LogRecorder(),

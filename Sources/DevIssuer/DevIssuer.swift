@@ -162,8 +162,10 @@ public final class DevIssuer: @unchecked Sendable {
             } catch {
                 response = .text(500, "rotation failed: \(error)\n")
             }
-            loop.execute { [self] in
-                guard let connection = connections[fd], connection.serial == serial else { return }
+            // Weakly: an issuer stopped meanwhile must not be kept alive by a task its loop
+            // will never run.
+            loop.execute { [weak self] in
+                guard let self, let connection = connections[fd], connection.serial == serial else { return }
                 connection.deliver(response)
             }
         }

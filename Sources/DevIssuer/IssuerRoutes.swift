@@ -43,7 +43,9 @@ struct IssuerRoutes: Sendable {
         default:
             break
         }
-        guard let tenant = segments.first else { return .respond(.text(404, "not found\n")) }
+        guard let tenant = segments.first, !tenant.isEmpty else {
+            return .respond(.text(404, "not found; the dev issuer serves /{tenant}/v2.0/.well-known/openid-configuration and the endpoints it names\n"))
+        }
         let rest = segments.dropFirst().map(String.init)
         let isKeys = rest == ["discovery", "v2.0", "keys"] || rest == ["discovery", "keys"]
         // The keys are the same for every tenant path Entra serves them under, `common` included.

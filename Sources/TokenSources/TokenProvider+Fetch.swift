@@ -5,12 +5,17 @@ extension TokenProvider {
     /// One fetch for a slot, on the background thread: the request is built and sent with no
     /// lock held, then the slot takes the token, or the failure and its back-off.
     func fetch(_ key: Key, with http: HTTPFetch?) {
-        guard let credential = credentials[key.source] else { return }
+        guard let source = shared.withLock({ $0.sources[key.source] }) else { return }
+        let credential = source.credential
         let started = Sys.monotonicMillis()
         let result = obtain(credential, scope: key.scope, with: http)
         let now = Sys.monotonicMillis()
         let (slot, delay) = shared.withLock { shared -> (TokenSlot?, Int64) in
-            guard var slot = shared.slots[key] else { return (nil, 0) }
+            // A reload may have changed or removed the source while this fetch ran: then its
+            // answer belongs to settings no longer in effect, and the slot was already reset.
+            guard shared.sources[key.source]?.settings == source.settings, var slot = shared.slots[key], slot.fetching else {
+                return (nil, 0)
+            }
             slot.fetching = false
             slot.fetches += 1
             var delay: Int64 = 0

@@ -53,14 +53,21 @@ public final class TokenProvider: Sendable {
         let scope: String
     }
 
+    /// A configured source and the credential made from it.
+    struct Source: Sendable {
+        let settings: TokenSourceSettings
+        let credential: any Credential
+    }
+
     struct Shared {
+        var sources: [String: Source] = [:]
         var slots: [Key: TokenSlot] = [:]
         var stopping = false
         var thread: pthread_t?
     }
 
-    let credentials: [String: any Credential]
     let options: Options
+    let environment: @Sendable (String) -> String?
     let backoff = Backoff()
     let log: Logger
     let shared = Mutex(Shared())
@@ -70,18 +77,18 @@ public final class TokenProvider: Sendable {
     /// key) and the platform kinds find their environment variables. Fetches nothing until
     /// ``start()``.
     public init(sources: [TokenSourceSettings], options: Options = .init(),
-                environment: (String) -> String? = TokenProvider.processEnvironment,
+                environment: @escaping @Sendable (String) -> String? = TokenProvider.processEnvironment,
                 logger: Logger = Logger(label: "portcullis.tokens")) throws(ConfigError) {
-        var credentials: [String: any Credential] = [:]
-        for source in sources { credentials[source.name] = try CredentialFactory.make(source, environment: environment) }
-        self.credentials = credentials
+        let made = try Self.make(sources, environment: environment)
         self.options = options
+        self.environment = environment
         log = logger
         do {
             wakeFD = try Sys.eventFD()
         } catch {
             throw ConfigError(key: "token_sources", line: nil, reason: "cannot start the token fetcher: \(error)")
         }
+        shared.withLock { $0.sources = made }
     }
 
     deinit {
@@ -94,7 +101,32 @@ public final class TokenProvider: Sendable {
     }
 
     /// Names every configured source.
-    public var sourceNames: [String] { credentials.keys.sorted() }
+    public var sourceNames: [String] { shared.withLock { $0.sources.keys.sorted() } }
+
+    private static func make(_ sources: [TokenSourceSettings], environment: (String) -> String?) throws(ConfigError) -> [String: Source] {
+        var made: [String: Source] = [:]
+        for source in sources {
+            made[source.name] = Source(settings: source, credential: try CredentialFactory.make(source, environment: environment))
+        }
+        return made
+    }
+
+    /// Takes a reloaded configuration's sources; a problem (a bad file, a missing environment
+    /// variable) is thrown before anything changes. A source whose settings are unchanged keeps
+    /// its tokens and schedule. A changed one drops its tokens (they may be another client's)
+    /// and fetches anew for the same scopes at once; a removed one drops its tokens, and asks
+    /// for it are answered as for an unknown source.
+    public func update(sources: [TokenSourceSettings]) throws(ConfigError) {
+        let made = try Self.make(sources, environment: environment)
+        let now = Sys.monotonicMillis()
+        shared.withLock { shared in
+            for (key, _) in shared.slots where shared.sources[key.source]?.settings != made[key.source]?.settings {
+                shared.slots[key] = made[key.source] == nil ? nil : TokenSlot(now: now)
+            }
+            shared.sources = made
+        }
+        Sys.signalEventFD(wakeFD)
+    }
 
     // MARK: For the event loops
 
@@ -103,11 +135,11 @@ public final class TokenProvider: Sendable {
     /// registered before is registered now (its first fetch starts), and is unavailable until
     /// that fetch succeeds.
     public func current(source: String, scope: String) -> TokenLookup {
-        guard credentials[source] != nil else { return .unavailable(reason: "no token source named '\(source)'") }
         let now = Sys.monotonicMillis()
         let key = Key(source: source, scope: scope)
         var wake = false
         let answer = shared.withLock { shared -> TokenLookup in
+            guard shared.sources[source] != nil else { return .unavailable(reason: "no token source named '\(source)'") }
             guard let slot = shared.slots[key] else {
                 guard shared.slots.count < options.maxSlots else {
                     return .unavailable(reason: "too many token scopes (\(options.maxSlots)); '\(scope)' is not fetched")
@@ -131,17 +163,15 @@ public final class TokenProvider: Sendable {
     /// Starts fetching a token for `scope` from `source` now, so that the first call finds one.
     /// Registering a pair twice changes nothing.
     public func register(source: String, scope: String) {
-        guard credentials[source] != nil else {
-            log.error("token source '\(source)' is not configured; calls that need it get 503")
-            return
-        }
         let now = Sys.monotonicMillis()
-        let added = shared.withLock { shared -> Bool in
+        let (known, added) = shared.withLock { shared -> (Bool, Bool) in
+            guard shared.sources[source] != nil else { return (false, false) }
             let key = Key(source: source, scope: scope)
-            guard shared.slots[key] == nil, shared.slots.count < options.maxSlots else { return false }
+            guard shared.slots[key] == nil, shared.slots.count < options.maxSlots else { return (true, false) }
             shared.slots[key] = TokenSlot(now: now)
-            return true
+            return (true, true)
         }
+        if !known { log.error("token source '\(source)' is not configured; calls that need it get 503") }
         if added { Sys.signalEventFD(wakeFD) }
     }
 

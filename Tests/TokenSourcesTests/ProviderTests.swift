@@ -164,4 +164,27 @@ struct ProviderTests {
         #expect(log.text.contains("AADSTS7000215: invalid_client: Invalid client secret provided"), "\(log.text)")
         #expect(!log.text.contains("not-the-secret-0123"))
     }
+
+    /// A reload keeps the tokens of sources it did not change, fetches anew for a changed one,
+    /// and forgets a removed one.
+    @Test func aReloadKeepsWhatDidNotChange() throws {
+        let issuer = try TestIssuer.start()
+        defer { issuer.stop() }
+        let provider = try Sources.provider(issuer)
+        defer { provider.stop() }
+        #expect(try Sources.start(provider, "with-secret"), "\(provider.unready)")
+        let first = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
+        let yaml = try Sources.yaml(issuer)
+        try provider.update(sources: try Sources.settings(yaml))
+        // Another secret file (same secret): the settings changed, so the token is fetched anew.
+        #expect(waitUntil(5) { provider.current(source: "with-secret", scope: Sources.scopeB).token.map { $0 != first } ?? false })
+        #expect(issuer.tokenRequests == 2)
+        let second = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
+        try provider.update(sources: try Sources.settings(yaml))
+        #expect(provider.current(source: "with-secret", scope: Sources.scopeB).token == second)
+        try provider.update(sources: try Sources.settings("token_sources:\n  vm: {kind: imds}\n"))
+        #expect(provider.current(source: "with-secret", scope: Sources.scopeB).reason?.contains("no token source named") == true)
+        #expect(provider.sourceNames == ["vm"])
+        #expect(issuer.tokenRequests == 2)
+    }
 }

@@ -74,7 +74,7 @@ enum Sources {
     }
 
     static func provider(_ issuer: DevIssuer, secretFile: String? = nil, log: LogRecorder = LogRecorder(),
-                         environment: @escaping (String) -> String? = { _ in nil }) throws -> TokenProvider {
+                         environment: @escaping @Sendable (String) -> String? = { _ in nil }) throws -> TokenProvider {
         try TokenProvider(sources: try settings(try yaml(issuer, secretFile: secretFile)), environment: environment, logger: log.logger)
     }
 }

@@ -13,7 +13,7 @@ extension TokenProvider {
         let (slot, delay) = shared.withLock { shared -> (TokenSlot?, Int64) in
             // A reload may have changed or removed the source while this fetch ran: then its
             // answer belongs to settings no longer in effect, and the slot was already reset.
-            guard shared.sources[key.source]?.settings == source.settings, var slot = shared.slots[key], slot.fetching else {
+            guard Self.sameMeaning(shared.sources[key.source]?.settings, source.settings), var slot = shared.slots[key], slot.fetching else {
                 return (nil, 0)
             }
             slot.fetching = false

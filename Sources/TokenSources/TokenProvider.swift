@@ -120,12 +120,21 @@ public final class TokenProvider: Sendable {
         let made = try Self.make(sources, environment: environment)
         let now = Sys.monotonicMillis()
         shared.withLock { shared in
-            for (key, _) in shared.slots where shared.sources[key.source]?.settings != made[key.source]?.settings {
+            for (key, _) in shared.slots where !Self.sameMeaning(shared.sources[key.source]?.settings, made[key.source]?.settings) {
                 shared.slots[key] = made[key.source] == nil ? nil : TokenSlot(now: now)
             }
             shared.sources = made
         }
         Sys.signalEventFD(wakeFD)
+    }
+
+    /// Whether two settings ask for the same tokens: what they say, not where in the file they
+    /// say it (a line added above a source does not make its tokens stale).
+    static func sameMeaning(_ a: TokenSourceSettings?, _ b: TokenSourceSettings?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.kind == b.kind && a.authority == b.authority && a.clientID == b.clientID && a.endpoint == b.endpoint
+            && a.clientSecretFile?.value == b.clientSecretFile?.value && a.clientCertificate?.cert.value == b.clientCertificate?.cert.value
+            && a.clientCertificate?.key.value == b.clientCertificate?.key.value && a.ca?.value == b.ca?.value
     }
 
     // MARK: For the event loops

@@ -182,6 +182,9 @@ struct ProviderTests {
         let second = try #require(provider.current(source: "with-secret", scope: Sources.scopeB).token)
         try provider.update(sources: try Sources.settings(yaml))
         #expect(provider.current(source: "with-secret", scope: Sources.scopeB).token == second)
+        // The same settings further down the file are the same settings.
+        try provider.update(sources: try Sources.settings("# a comment\n# and another\n" + yaml))
+        #expect(provider.current(source: "with-secret", scope: Sources.scopeB).token == second)
         try provider.update(sources: try Sources.settings("token_sources:\n  vm: {kind: imds}\n"))
         #expect(provider.current(source: "with-secret", scope: Sources.scopeB).reason?.contains("no token source named") == true)
         #expect(provider.sourceNames == ["vm"])

@@ -85,10 +85,22 @@ let package = Package(
         // The admin listener (health, readiness, metrics, config) on its own thread and loop.
         .target(name: "Admin", dependencies: ["EventLoop", "HTTP1"], swiftSettings: strict),
         .target(name: "DemoBackend", dependencies: ["EventLoop", "HTTP1", "CShims"], swiftSettings: strict),
+        // A local identity provider shaped like Entra ID (`portcullis dev-issuer`), on its own loop.
+        .target(
+            name: "DevIssuer",
+            dependencies: ["EventLoop", "HTTP1", "Transport", "Tokens", "Config", "CShims"],
+            swiftSettings: strict
+        ),
+        // The calling side: tokens for outgoing calls, fetched with libcurl on a background thread.
+        .target(
+            name: "TokenSources",
+            dependencies: ["Config", "KeyFetcher", "Tokens", "EventLoop", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin", "DevIssuer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,6 +117,13 @@ let package = Package(
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
         .testTarget(name: "CLITests", dependencies: ["portcullis", "Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
+        // A dev issuer with the tests' tenant, openssl-made key material, and requests to it.
+        .target(name: "IssuerTestSupport", dependencies: ["DevIssuer", "Config", "KeyFetcher", "Tokens"],
+                path: "Tests/IssuerTestSupport", swiftSettings: strict),
+        .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher"],
+                    swiftSettings: strict),
+        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,6 +1,5 @@
 public import EventLoop
 import CShims
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,9 +21,9 @@ import Glibc
 /// admin API takes no bodies). A connection is closed when a request head has not completed, or
 /// no new request has come, within ``Options/idleTimeout``.
 public final class AdminServer: @unchecked Sendable {
-    // Unchecked: `loop`, `connections` and every connection object are touched only by the
-    // admin thread between start() and the join in stop(), and by the caller before start() or
-    // after that join; `state` is the only thing other threads share, and it is a Mutex.
+    // Unchecked: `connections` and every connection object are touched only by the admin
+    // thread between start() and the join in stop(), and by the caller before start() or after
+    // that join; the ServerLoop is Sendable.
 
     /// Bounds on what one client may hold.
     public struct Options: Sendable {
@@ -42,80 +41,34 @@ public final class AdminServer: @unchecked Sendable {
         }
     }
 
-    private enum State {
-        case bound
-        case running(pthread_t)
-        case stopped
-    }
-
     /// The address actually bound (with the port the kernel chose when asked for port 0).
-    public let address: SocketAddress
+    public var address: SocketAddress { server.address }
     let routes: AdminRoutes
     let options: Options
-    let loop: EventLoop
-    let listenFD: Int32
+    private let server: ServerLoop
+    var loop: EventLoop { server.loop }
+    var listenFD: Int32 { server.listenFD }
     var connections: [Int32: AdminConnection] = [:]
-    private let state = Mutex(State.bound)
 
     /// Binds and listens on `address` at once, so a taken port fails here, before the caller
     /// opens any traffic listener. Serves nothing until ``start()``.
     public init(address: SocketAddress, routes: AdminRoutes, options: Options = .init()) throws(SystemError) {
         self.routes = routes
         self.options = options
-        let fd = try Sys.socket(family: address.family)
-        do {
-            try Sys.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-            try Sys.bind(fd, address)
-            try Sys.listen(fd, backlog: 64)
-            self.address = try Sys.localAddress(fd)
-            loop = try EventLoop()
-        } catch {
-            Sys.close(fd)
-            throw error
-        }
-        listenFD = fd
-        do {
-            try loop.register(fd, Acceptor(server: self))
-        } catch {
-            Sys.close(fd)
-            throw error
-        }
-    }
-
-    deinit {
-        // Only reached when the thread never ran or has ended: it holds a reference while it runs.
-        if case .stopped = state.withLock({ $0 }) { return }
-        loop.close(listenFD)
+        server = try ServerLoop(address: address)
+        try loop.register(listenFD, Acceptor(server: self))
     }
 
     /// Starts the admin thread. Call once.
     public func start() throws(SystemError) {
-        // The thread holds the server until its loop returns, so the handlers' unowned
-        // references to it stay valid however the caller lets go.
-        let thread = try Sys.startThread { [self] in try? loop.run() }
-        state.withLock { $0 = .running(thread) }
+        try server.start(keeping: self)
     }
 
     /// Stops the admin thread and waits for it, then closes the listening socket and every
     /// admin connection. Safe to call more than once, and without ``start()``; not from a route
     /// closure (it would wait for its own thread).
     public func stop() {
-        let previous = state.withLock { state -> State in
-            let previous = state
-            state = .stopped
-            return previous
-        }
-        switch previous {
-        case .stopped:
-            return
-        case .running(let thread):
-            loop.stop()
-            pthread_join(thread, nil)
-        case .bound:
-            break
-        }
-        for connection in Array(connections.values) { connection.close() }
-        loop.close(listenFD)
+        server.stop { for connection in Array(connections.values) { connection.close() } }
     }
 
     /// Accepts until the backlog is empty; over the connection limit, closes at once.

@@ -27,6 +27,7 @@ extension PortcullisConfig {
             ("client_certificate", clientCertificate?.json ?? .null),
             ("readiness_path", .optional(readinessPath)),
             ("admin", admin.map { .object([("address", .string($0.address.description))]) } ?? .null),
+            ("token_sources", .object(tokenSources.map { ($0.name, $0.json) })),
         ])
     }
 }

@@ -33,6 +33,8 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var clientCertificate: ClientCertificateSettings?
     /// The admin listener (health, readiness, metrics, config); nil: none.
     public var admin: AdminSettings?
+    /// Named sources of tokens for outgoing calls (`token_sources`), in file order.
+    public var tokenSources: [TokenSourceSettings] = []
 
     public init(listeners: [ListenerSettings], upstream: UpstreamSettings?, workers: Int? = nil,
                 limits: LimitsSettings = .init(), timeouts: TimeoutSettings = .init(), log: LogSettings = .init()) {
@@ -111,6 +113,7 @@ public struct PortcullisConfig: Sendable, Equatable {
             }
             config.clientCertificate = settings
         }
+        if let n = map.optional("token_sources") { config.tokenSources = try TokenSourceSettings.decodeAll(n) }
         if let n = map.optional("admin") { config.admin = try AdminSettings.decode(n, listeners: config.listeners) }
         if let n = map.optional("readiness_path") {
             let path = try n.string()

@@ -1,6 +1,8 @@
 /// Strict base64url (RFC 4648 §5) without padding, as JWS uses it: any byte outside the
 /// alphabet, `=` padding, or a length that cannot come from whole bytes is refused.
-enum Base64URL {
+///
+/// `package`: the dev issuer and the token sources encode and decode JOSE segments with it too.
+package enum Base64URL {
     @inline(__always)
     static func value(_ b: UInt8) -> UInt8? {
         switch b {
@@ -13,7 +15,7 @@ enum Base64URL {
         }
     }
 
-    static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+    package static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         if input.count % 4 == 1 { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(input.count * 3 / 4)
@@ -33,17 +35,40 @@ enum Base64URL {
         return out
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var text = text
         return text.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
     }
 
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
+    /// Standard base64 with its padding (HTTP Basic credentials): the padding must be exactly
+    /// what the length calls for, and the alphabet is the standard one only.
+    package static func decodeStandard(_ text: String) -> [UInt8]? {
+        var body = Array(text.utf8)
+        guard body.count % 4 == 0 else { return nil }
+        var padding = 0
+        while padding < 2, body.last == UInt8(ascii: "=") {
+            body.removeLast()
+            padding += 1
+        }
+        var mapped: [UInt8] = []
+        mapped.reserveCapacity(body.count)
+        for b in body {
+            switch b {
+            case UInt8(ascii: "+"): mapped.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): mapped.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "-"), UInt8(ascii: "_"): return nil
+            default: mapped.append(b)
+            }
+        }
+        return mapped.withUnsafeBytes { decode($0) }
+    }
+
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         String(decoding: encodeBytes(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", pad: false), as: UTF8.self)
     }
 
     /// Standard base64 with padding (for X-MS-CLIENT-PRINCIPAL).
-    static func standard(_ bytes: some Collection<UInt8>) -> String {
+    package static func standard(_ bytes: some Collection<UInt8>) -> String {
         String(decoding: encodeBytes(bytes, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", pad: true), as: UTF8.self)
     }
 

@@ -40,13 +40,15 @@ struct CompactJWS {
         }
         if let b64 = header["b64"], b64 != JSONValue.bool(true) { throw .malformed("unencoded payloads are not accepted") }
         // jku, x5u, jwk and x5c are deliberately never read: keys come only from configuration.
-        return Protected(algorithm: algorithm, kid: header["kid"]?.string, x5t: header["x5t"]?.string,
+        return Protected(algorithm: algorithm, header: header, kid: header["kid"]?.string, x5t: header["x5t"]?.string,
                          payload: payloadBytes, signingInput: 0..<dots[1], signature: signature)
     }
 
     /// A JWS with its header checked and its payload still bytes (JWS is not only for JWTs).
     struct Protected {
         let algorithm: JWSAlgorithm
+        /// The whole header, for callers that read members the validator does not (`x5t#S256`).
+        let header: JSONValue
         let kid: String?
         let x5t: String?
         let payload: [UInt8]

@@ -46,6 +46,12 @@ public final class SigningKey: @unchecked Sendable {
         }
     }
 
+    /// Takes ownership of a key made in this module (a freshly generated one).
+    init(owning key: OpaquePointer, type: VerificationKey.KeyType) {
+        pkey = key
+        self.type = type
+    }
+
     deinit { EVP_PKEY_free(pkey) }
 
     public var defaultAlgorithm: JWSAlgorithm {

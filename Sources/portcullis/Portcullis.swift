@@ -9,7 +9,7 @@ struct Portcullis: ParsableCommand {
         commandName: "portcullis",
         abstract: "A reverse-proxy sidecar that admits only allowed networks and valid bearer tokens.",
         version: version,
-        subcommands: [Serve.self, Check.self, Demo.self, Backend.self, TokenCommand.self, JWKSCommand.self, Probe.self]
+        subcommands: [Serve.self, Check.self, Demo.self, Backend.self, TokenCommand.self, JWKSCommand.self, Probe.self, DevIssuerCommand.self]
     )
 }
 

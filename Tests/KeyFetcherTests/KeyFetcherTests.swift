@@ -21,15 +21,6 @@ func jwks(_ kids: [String]) throws -> [UInt8] {
     return Array(JSONValue.object([("keys", .array(kids.map { key.publicJWK(kid: $0) }))]).serialized.utf8)
 }
 
-func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 @Suite("Key fetching over HTTP", .serialized)
 struct KeyFetcherTests {
     static let issuer = "https://issuer.test/"

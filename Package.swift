@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin", "DevIssuer",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin", "DevIssuer", "TokenSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

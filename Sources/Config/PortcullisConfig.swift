@@ -114,6 +114,14 @@ public struct PortcullisConfig: Sendable, Equatable {
             config.clientCertificate = settings
         }
         if let n = map.optional("token_sources") { config.tokenSources = try TokenSourceSettings.decodeAll(n) }
+        // A route whose token comes from nowhere would 503 every call: say so now.
+        for (index, route) in (config.egress?.routes ?? []).enumerated() {
+            guard let token = route.token, !config.tokenSources.contains(where: { $0.name == token.source }) else { continue }
+            let known = config.tokenSources.map(\.name)
+            throw ConfigError(key: "egress.routes[\(index)].token.source", line: nil,
+                              reason: "no token source named '\(token.source)'; " + (known.isEmpty
+                                  ? "add it under token_sources" : "configured: " + known.joined(separator: ", ")))
+        }
         if let n = map.optional("admin") { config.admin = try AdminSettings.decode(n, listeners: config.listeners) }
         if let n = map.optional("readiness_path") {
             let path = try n.string()

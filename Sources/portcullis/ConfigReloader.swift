@@ -17,12 +17,15 @@ final class ConfigReloader: Sendable {
     let path: String
     let server: ProxyServer
     let log: Logger
+    /// Told of each configuration put into effect (what lives outside the server follows it).
+    let applied: @Sendable (PortcullisConfig) -> Void
     private let lastBytes: Mutex<[UInt8]?>
 
-    init(path: String, server: ProxyServer, log: Logger) {
+    init(path: String, server: ProxyServer, log: Logger, applied: @escaping @Sendable (PortcullisConfig) -> Void = { _ in }) {
         self.path = path
         self.server = server
         self.log = log
+        self.applied = applied
         lastBytes = Mutex(try? PortcullisConfig.readBytes(path: path))
     }
 
@@ -47,6 +50,7 @@ final class ConfigReloader: Sendable {
                 line += "; changed but applied only at the next start: \(outcome.needsRestart.joined(separator: ", "))"
             }
             log.info("\(line)")
+            applied(server.currentConfig)
         } catch {
             log.error("\(trigger.rawValue): \(path) not reloaded, the running configuration stays: \(error)")
         }

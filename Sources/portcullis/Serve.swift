@@ -4,6 +4,7 @@ import EventLoop
 import Config
 import Logging
 import Proxy
+import TokenSources
 import KeyFetcher
 #if canImport(Glibc)
 import Glibc
@@ -28,12 +29,28 @@ enum Runner {
     static func serve(_ settings: PortcullisConfig, path: String?, banner: [String] = []) throws {
         let signals = blockShutdownSignals()
         let log = operationalLogger(settings.log.level)
+        // Tokens for egress routes: the sources' files are read now (a bad one is a config error),
+        // and the first tokens are asked for before serving, so the app's first call has one.
+        let tokens: TokenProvider?
         let pipeline: PipelineFactory
         do {
-            pipeline = try PipelineFactory(config: settings)
+            tokens = settings.tokenSources.isEmpty ? nil : try TokenProvider(sources: settings.tokenSources)
+            pipeline = try PipelineFactory(config: settings, outbound: tokens.map { ProviderTokens(provider: $0) })
         } catch {
             printError("portcullis: \(error)")
             throw ExitCode(2)
+        }
+        if let tokens {
+            registerRoutes(settings, with: tokens)
+            do {
+                try tokens.start()
+            } catch {
+                printError("portcullis: token sources: \(error)")
+                throw ExitCode(1)
+            }
+            if !tokens.waitUntilReady(timeout: .seconds(10)) {
+                log.warning("no token yet for: \(tokens.unready.joined(separator: "; ")); those egress calls get 503 until one is fetched")
+            }
         }
         let server: ProxyServer
         do {
@@ -67,7 +84,16 @@ enum Runner {
         if let admin { log.info("admin endpoints on \(admin.address): /healthz /readyz /metrics /config") }
         // The banner is what a person asked for (the demo's curl line): always shown.
         for line in banner { printError(line) }
-        let reloader = path.map { ConfigReloader(path: $0, server: server, log: log) }
+        let reloader = path.map { ConfigReloader(path: $0, server: server, log: log) { config in
+            // The token sources follow the file too: unchanged ones keep their tokens.
+            guard let tokens else { return }
+            do {
+                try tokens.update(sources: config.tokenSources)
+                registerRoutes(config, with: tokens)
+            } catch {
+                log.error("token sources not updated: \(error)")
+            }
+        } }
         var watcher: ConfigWatcher?
         if let reloader, let path {
             do {
@@ -88,7 +114,15 @@ enum Runner {
         log.info("signal \(signal): draining for up to \(settings.timeouts.drain)")
         server.shutdown(drainMillis: Int64(settings.timeouts.drain.components.seconds * 1000))
         admin?.stop()
+        tokens?.stop()
         log.info("stopped")
+    }
+
+    /// Asks for the token of every egress route up front, so none waits for a first call.
+    static func registerRoutes(_ config: PortcullisConfig, with tokens: TokenProvider) {
+        for route in config.egress?.routes ?? [] {
+            if let token = route.token { tokens.register(source: token.source, scope: token.scope) }
+        }
     }
 
     /// The admin listener: its answers come from the running server, never from the traffic

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Quick start: install what is missing, build, and run Portcullis on config/portcullis.yaml in
-# front of the built-in echo backend. Ctrl-C stops it (graceful drain).
+# Quick start: install what is missing, build, and run the whole lockdown on this machine (the
+# dev issuer, Service B behind its ingress sidecar, Service A's egress sidecar), print the table
+# of calls and outcomes, and keep it running. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-swift build -c release --product portcullis
-exec "$(swift build -c release --show-bin-path)/portcullis" demo --config config/portcullis.yaml
+exec ./scripts/seed-demo.sh

@@ -216,6 +216,7 @@ private extension IssuerSettings {
             ("algorithms", .strings(algorithms)),
             // Redacted by the writer for its name; null when no HMAC secret is configured.
             ("hmac_secret_file", .optional(hmacSecretFile)),
+            ("ca", .optional(ca?.value)),
         ])
     }
 }

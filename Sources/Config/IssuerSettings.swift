@@ -22,6 +22,9 @@ public struct IssuerSettings: Sendable, Equatable {
     public var algorithms: [String]
     /// A file holding the shared secret for HS256/384/512; only HMAC algorithms use it.
     public var hmacSecretFile: String?
+    /// A PEM bundle trusted (instead of the system's roots) for this issuer's discovery and
+    /// JWKS over https: a private CA, a corporate identity provider's, the dev issuer's.
+    public var ca: LocatedValue?
 
     public init(issuer: String, keySource: KeySource, audiences: [String], algorithms: [String] = ["RS256"],
                 hmacSecretFile: String? = nil) {
@@ -74,9 +77,16 @@ public struct IssuerSettings: Sendable, Equatable {
         if let secretNode, !wantsHMAC {
             throw secretNode.error("hmac_secret_file is set but no HS256/HS384/HS512 algorithm is allowed")
         }
+        var ca: LocatedValue?
+        if let n = map.optional("ca") {
+            if case .jwksFile = keySource { throw n.error("ca is for keys fetched over https; this issuer reads a jwks_file") }
+            ca = try n.located()
+        }
         try map.finish()
-        return IssuerSettings(issuer: issuer, keySource: keySource, audiences: audiences,
-                              algorithms: algorithms, hmacSecretFile: secret)
+        var settings = IssuerSettings(issuer: issuer, keySource: keySource, audiences: audiences,
+                                      algorithms: algorithms, hmacSecretFile: secret)
+        settings.ca = ca
+        return settings
     }
 
     /// Keys travel over https; plain http is accepted only to this host (tests, a local mock IdP).

@@ -18,10 +18,13 @@ public final class KeyFetcher: Sendable {
     public struct Source: Sendable, Equatable {
         public let issuer: String
         public let location: IssuerSettings.KeySource
+        /// A PEM bundle to trust instead of the system's roots (`auth.issuers[].ca`).
+        public let caFile: String?
 
-        public init(issuer: String, location: IssuerSettings.KeySource) {
+        public init(issuer: String, location: IssuerSettings.KeySource, caFile: String? = nil) {
             self.issuer = issuer
             self.location = location
+            self.caFile = caFile
         }
     }
 
@@ -227,7 +230,7 @@ public final class KeyFetcher: Sendable {
         case .jwksURL(let url):
             jwksURL = url
         case .discovery(let url):
-            switch http.get(url, timeoutMillis: timeout) {
+            switch http.get(url, timeoutMillis: timeout, caFile: source.caFile) {
             case .failure(let failure): return .failure(FetchError("discovery \(url): \(failure)"))
             case .success(let response):
                 guard let document = JSONValue.parse(response.body) else { return .failure(FetchError("discovery \(url): not JSON")) }
@@ -241,7 +244,7 @@ public final class KeyFetcher: Sendable {
                 maxAge = response.maxAge
             }
         }
-        switch http.get(jwksURL, timeoutMillis: timeout) {
+        switch http.get(jwksURL, timeoutMillis: timeout, caFile: source.caFile) {
         case .failure(let failure):
             return .failure(FetchError("\(jwksURL): \(failure)"))
         case .success(let response):

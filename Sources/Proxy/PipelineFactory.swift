@@ -91,7 +91,9 @@ public struct PipelineFactory: Sendable {
                     throw ConfigError(key: key + ".jwks_file", line: nil, reason: "\(path): \(error)")
                 }
             case .jwksURL, .discovery:
-                let source = KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource)
+                // A CA file that cannot be read is a config error now, not a failed fetch later.
+                try issuer.ca?.requireReadable("the CA bundle")
+                let source = KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource, caFile: issuer.ca?.value)
                 fetched.append(source)
                 if previous?.fetchedSources.contains(source) == true, let kept = previousSets[issuer.issuer] {
                     sets[issuer.issuer] = kept

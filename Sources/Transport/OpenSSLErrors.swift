@@ -7,7 +7,7 @@ import Glibc
 extension LocatedValue {
     /// A file named by the config that the process cannot read: an error naming the key, in
     /// plain words rather than OpenSSL's error stack.
-    func requireReadable(_ what: String) throws(ConfigError) {
+    package func requireReadable(_ what: String) throws(ConfigError) {
         guard access(value, R_OK) == 0 else {
             throw error("cannot read \(what) '\(value)': \(String(cString: strerror(errno)))")
         }

@@ -37,10 +37,18 @@ struct EgressTests {
         }
     }
 
+    /// Token sources as the config names them; the tests answer for them with FakeOutboundTokens.
+    static let sources = """
+        token_sources:
+          service-a: {kind: client_secret, authority: "http://127.0.0.1:1/tenant", client_id: a, client_secret_file: /dev/null}
+          broken: {kind: client_secret, authority: "http://127.0.0.1:1/tenant", client_id: b, client_secret_file: /dev/null}
+        """
+
     static func egressOnly(backend: UInt16) -> String {
         """
         workers: 1
         log: {access: false}
+        \(sources)
         egress:
           listeners: [{address: "127.0.0.1:0"}]
           routes:
@@ -112,6 +120,7 @@ struct EgressTests {
         let egress = try Egress(yaml: """
         workers: 1
         log: {access: false}
+        \(Self.sources)
         egress:
           listeners: [{address: "127.0.0.1:0"}]
           routes: [{host: service-b.internal, upstream: "http://127.0.0.1:\(ingress.port)", token: {source: service-a, scope: "api://service-b/.default"}}]
@@ -144,5 +153,7 @@ struct EgressTests {
         #expect(error("listeners: [{address: \"127.0.0.1:0\"}]\negress: {listeners: [{address: \"127.0.0.1:0\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\"}]}")
             .contains("upstream"))
         #expect(error("workers: 1\n").contains("listeners"))
+        #expect(error("egress: {listeners: [{address: \"127.0.0.1:0\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\", token: {source: nobody, scope: s}}]}")
+            .contains("egress.routes[0].token.source"))
     }
 }

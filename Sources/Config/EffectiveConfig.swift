@@ -150,6 +150,7 @@ private extension ClientIPSettings {
             ("trusted_proxies", .strings(trustedProxies.map(\.value))),
             ("header", .string(header.rawValue)),
             ("trusted_hops", trustedHops.map(JSONValue.int) ?? .null),
+            ("allow_any_trusted_proxy", .bool(allowAnyTrustedProxy)),
         ])
     }
 }

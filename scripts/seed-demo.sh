@@ -111,22 +111,23 @@ egress:
     - {host: service-b.internal, upstream: "http://127.0.0.1:$INGRESS_PORT", token: {source: service-a, scope: "api://service-b/.default"}}
 YAML
 
-wait_ready() {  # $1: URL that answers 200 once ready
-  for _ in $(seq 1 150); do
+wait_ready() {  # $1: URL that answers 200 once ready; $2: the log to show when it never does
+  for _ in $(seq 1 300); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" = 200 ] && return 0
     sleep 0.1
   done
-  echo "not ready: $1" >&2
+  echo "not ready after 30 s: $1" >&2
+  tail -n 20 "$2" >&2 || true
   return 1
 }
 
 "$bin" dev-issuer --config "$work/dev-issuer.yaml" >"$work/dev-issuer.log" 2>&1 & pids+=($!)
-wait_ready "$ISSUER/$TENANT/v2.0/.well-known/openid-configuration"
+wait_ready "$ISSUER/$TENANT/v2.0/.well-known/openid-configuration" "$work/dev-issuer.log"
 "$bin" backend --host 127.0.0.1 --port "$BACKEND_PORT" >"$work/backend.log" 2>&1 & pids+=($!)
 "$bin" serve --config "$work/service-b.yaml" >"$work/service-b.access.log" 2>"$work/service-b.log" & pids+=($!)
-wait_ready "http://127.0.0.1:$INGRESS_ADMIN/readyz"
+wait_ready "http://127.0.0.1:$INGRESS_ADMIN/readyz" "$work/service-b.log"
 "$bin" serve --config "$work/service-a.yaml" >"$work/service-a.access.log" 2>"$work/service-a.log" & pids+=($!)
-wait_ready "http://127.0.0.1:$EGRESS_ADMIN/readyz"
+wait_ready "http://127.0.0.1:$EGRESS_ADMIN/readyz" "$work/service-a.log"
 
 token() {  # $1 client id, $2 secret: a client-credentials token for B, straight from the dev issuer
   curl -s "$ISSUER/$TENANT/oauth2/v2.0/token" -d grant_type=client_credentials -d "client_id=$1" \

@@ -87,7 +87,7 @@ struct ConfigNode {
 
     static func parseDuration(_ text: String) -> Duration? {
         if text == "0" { return .zero }
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (unit, millis) in units where text.hasSuffix(unit) {
             let number = text.dropLast(unit.count)
             // "ms" ends in "s": a number part that still ends in "m" belongs to the "ms" case.

@@ -45,7 +45,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         if millis == 0 { return "0" }
-        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where millis % size == 0 {
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where millis % size == 0 {
             return "\(millis / size)\(unit)"
         }
         return "\(millis)ms"
@@ -195,6 +195,9 @@ private extension AuthSettings {
                 ("max_refresh", .string(keys.maxRefresh.configText)),
                 ("unknown_kid_interval", .string(keys.unknownKidInterval.configText)),
                 ("fetch_timeout", .string(keys.fetchTimeout.configText)),
+                ("state_dir", .optional(keys.stateDir)),
+                ("max_stale", .string(keys.maxStale.configText)),
+                ("keys_unavailable_action", .string(keys.keysUnavailableAction.rawValue)),
             ])),
         ])
     }
@@ -218,6 +221,7 @@ private extension IssuerSettings {
             // Redacted by the writer for its name; null when no HMAC secret is configured.
             ("hmac_secret_file", .optional(hmacSecretFile)),
             ("ca", .optional(ca?.value)),
+            ("bootstrap_jwks", .optional(bootstrapJWKS?.value)),
         ])
     }
 }

@@ -25,6 +25,9 @@ public struct IssuerSettings: Sendable, Equatable {
     /// A PEM bundle trusted (instead of the system's roots) for this issuer's discovery and
     /// JWKS over https: a private CA, a corporate identity provider's, the dev issuer's.
     public var ca: LocatedValue?
+    /// A JWKS file used until the first fetch (or state file) gives keys: the sidecar is ready
+    /// at once, even with the identity provider unreachable at start.
+    public var bootstrapJWKS: LocatedValue?
 
     public init(issuer: String, keySource: KeySource, audiences: [String], algorithms: [String] = ["RS256"],
                 hmacSecretFile: String? = nil) {
@@ -82,10 +85,16 @@ public struct IssuerSettings: Sendable, Equatable {
             if case .jwksFile = keySource { throw n.error("ca is for keys fetched over https; this issuer reads a jwks_file") }
             ca = try n.located()
         }
+        var bootstrap: LocatedValue?
+        if let n = map.optional("bootstrap_jwks") {
+            if case .jwksFile = keySource { throw n.error("bootstrap_jwks is for keys fetched over the network; this issuer reads a jwks_file") }
+            bootstrap = try n.located()
+        }
         try map.finish()
         var settings = IssuerSettings(issuer: issuer, keySource: keySource, audiences: audiences,
                                       algorithms: algorithms, hmacSecretFile: secret)
         settings.ca = ca
+        settings.bootstrapJWKS = bootstrap
         return settings
     }
 

@@ -199,7 +199,14 @@ public final class KeyFetcher: Sendable {
             guard state.sources.contains(source), var issuerState = state.states[source.issuer] else { return }
             counted = true
             switch result {
-            case .success(let (keys, maxAge)):
+            case .success(let (keys, maxAge, body)):
+                // Kept for the next start: it then serves at once, provider or not.
+                if let dir = settings.stateDir {
+                    let now = Double(time(nil))
+                    if !KeyStateFile.write(dir: dir, issuer: source.issuer, fetchedAt: now, jwks: body) {
+                        log.warning("keys for \(source.issuer): could not write them to \(dir) (errno \(errno)); a restart will need the provider")
+                    }
+                }
                 issuerState.failures = 0
                 issuerState.ready = true
                 var seconds = maxAge.map(Int64.init) ?? settings.refresh.components.seconds
@@ -219,7 +226,7 @@ public final class KeyFetcher: Sendable {
     }
 
     /// One fetch of an issuer's keys; the JWKS must parse into at least one usable key.
-    func fetch(_ source: Source) -> Result<(KeySet, Int?), FetchError> {
+    func fetch(_ source: Source) -> Result<(KeySet, Int?, [UInt8]), FetchError> {
         guard let http = HTTPFetch() else { return .failure(FetchError("libcurl could not be initialised")) }
         let timeout = Int(millis(settings.fetchTimeout))
         var jwksURL: String
@@ -250,7 +257,7 @@ public final class KeyFetcher: Sendable {
         case .success(let response):
             do {
                 let keys = try KeySet.parse(jwks: response.body)
-                return .success((keys, response.maxAge ?? maxAge))
+                return .success((keys, response.maxAge ?? maxAge, response.body))
             } catch {
                 return .failure(FetchError("\(jwksURL): \(error)"))
             }

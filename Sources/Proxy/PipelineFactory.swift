@@ -20,6 +20,8 @@ public struct PipelineFactory: Sendable {
     /// Every issuer's current keys: read from files here, fetched ones published into it.
     let keys: SnapshotHolder?
     let secrets: [String: [UInt8]]
+    /// Fetched keys older than this (seconds) no longer count (`auth.keys.max_stale`).
+    let maxStale: Double
     /// Issuers whose keys come over HTTP(S); fetched by the server's ``KeyFetcher``.
     public let fetchedSources: [KeyFetcher.Source]
     /// False until every fetched issuer has its first key set.
@@ -73,13 +75,15 @@ public struct PipelineFactory: Sendable {
             keys = nil
             secrets = [:]
             fetchedSources = []
+            maxStale = 0
             readiness.set(true)
             return
         }
         var fetched: [KeyFetcher.Source] = []
         var sets: [String: KeySet] = [:]
         var secrets: [String: [UInt8]] = [:]
-        let previousSets = previous?.keys?.current.sets ?? [:]
+        let previousKeys = previous?.keys?.current
+        var fetchedAt: [String: Double] = [:]
         for (index, issuer) in auth.issuers.enumerated() {
             let key = "auth.issuers[\(index)]"
             switch issuer.keySource {
@@ -95,8 +99,20 @@ public struct PipelineFactory: Sendable {
                 try issuer.ca?.requireReadable("the CA bundle")
                 let source = KeyFetcher.Source(issuer: issuer.issuer, location: issuer.keySource, caFile: issuer.ca?.value)
                 fetched.append(source)
-                if previous?.fetchedSources.contains(source) == true, let kept = previousSets[issuer.issuer] {
+                if previous?.fetchedSources.contains(source) == true, let kept = previousKeys?.sets[issuer.issuer] {
                     sets[issuer.issuer] = kept
+                    fetchedAt[issuer.issuer] = previousKeys?.fetchedAt[issuer.issuer]
+                } else if let dir = auth.keys.stateDir, let loaded = KeyStateFile.read(dir: dir, issuer: issuer.issuer) {
+                    // The last fetch, kept on disk: serve at once, with or without the provider.
+                    sets[issuer.issuer] = loaded.keys
+                    fetchedAt[issuer.issuer] = loaded.fetchedAt
+                } else if let bootstrap = issuer.bootstrapJWKS {
+                    let bytes = try Self.read(bootstrap.value, key: bootstrap.key)
+                    do {
+                        sets[issuer.issuer] = try KeySet.parse(jwks: bytes)
+                    } catch {
+                        throw ConfigError(key: bootstrap.key, line: bootstrap.line, reason: "\(bootstrap.value): \(error)")
+                    }
                 }
             }
             if let path = issuer.hmacSecretFile {
@@ -113,7 +129,8 @@ public struct PipelineFactory: Sendable {
             validator = TokenValidator(auth, secrets: secrets)
         }
         self.secrets = secrets
-        keys = SnapshotHolder(KeySnapshot(sets: sets))
+        keys = SnapshotHolder(KeySnapshot(sets: sets, fetchedAt: fetchedAt))
+        maxStale = Double(auth.keys.maxStale.components.seconds)
         fetchedSources = fetched
         readiness.set(fetched.allSatisfy { sets[$0.issuer] != nil })
     }
@@ -198,7 +215,9 @@ final class SnapshotHolder: Sendable {
         self.snapshot.withLock { snapshot in
             var sets = snapshot.sets
             sets[issuer] = set
-            snapshot = KeySnapshot(sets: sets)
+            var fetchedAt = snapshot.fetchedAt
+            fetchedAt[issuer] = Double(time(nil))
+            snapshot = KeySnapshot(sets: sets, fetchedAt: fetchedAt)
             return snapshot
         }
     }

@@ -290,7 +290,9 @@ public final class ProxyServer: @unchecked Sendable {
         })
         state.withLock { $0.fetcher = fetcher }
         relay.attach(fetcher)
-        if waitForFirstKeys {
+        // Keys kept from an earlier run (state_dir) or a bootstrap file already let the proxy
+        // judge tokens: serve at once and let the first fetch happen in the background.
+        if waitForFirstKeys && !factory.readiness.isReady {
             fetcher.start()
         } else {
             fetcher.startInBackground()
@@ -320,9 +322,14 @@ public final class ProxyServer: @unchecked Sendable {
         let (factory, bound) = state.withLock { ($0.factory, $0.bound) }
         var unmet: [String] = []
         if !serving.load(ordering: .acquiring) || bound.isEmpty { unmet.append("listeners: not serving yet") }
-        let snapshot = factory.keys?.current.sets ?? [:]
-        for source in factory.fetchedSources where snapshot[source.issuer] == nil {
-            unmet.append("issuer \(source.issuer): no signing keys yet")
+        let snapshot = factory.keys?.current
+        let now = Double(Sys.wallClock().seconds)
+        for source in factory.fetchedSources {
+            if snapshot?.sets[source.issuer] == nil {
+                unmet.append("issuer \(source.issuer): no signing keys yet")
+            } else if let fetched = snapshot?.fetchedAt[source.issuer], now - fetched > factory.maxStale {
+                unmet.append("issuer \(source.issuer): signing keys last fetched \(Int(now - fetched)) s ago, past max_stale")
+            }
         }
         return unmet
     }

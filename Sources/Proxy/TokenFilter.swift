@@ -16,6 +16,8 @@ final class TokenFilter: RequestFilter {
     let allowAnonymous: Bool
     let exactPaths: Set<[UInt8]>
     let prefixes: [[UInt8]]
+    /// What a token gets when its issuer has no usable keys (`auth.keys.keys_unavailable_action`).
+    let keysUnavailable: Decision
 
     init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (String) -> Void)?) {
         self.validator = validator
@@ -24,10 +26,19 @@ final class TokenFilter: RequestFilter {
         allowAnonymous = settings.unauthenticatedAction == .allowAnonymous
         exactPaths = Set(settings.excludedPaths.filter { !$0.hasSuffix("/*") }.map { Array($0.utf8) })
         prefixes = settings.excludedPaths.filter { $0.hasSuffix("/*") }.map { Array($0.dropLast().utf8) }
+        keysUnavailable = settings.keys.keysUnavailableAction == .reject ? Self.rejectUnjudged : Self.retryLater
     }
 
     static let missing = Decision(status: 401, code: "token_missing", message: "unauthorized: a bearer token is required",
                                   headers: ["WWW-Authenticate: Bearer"])
+    /// The caller is not wrong; the proxy cannot judge its token yet (the identity provider is
+    /// unreachable and no kept keys are young enough).
+    static let retryLater = Decision(status: 503, code: "keys_unavailable",
+                                     message: "service unavailable: the signing keys of this token's issuer are not available; retry later",
+                                     headers: ["Retry-After: 30"])
+    static let rejectUnjudged = Decision(status: 401, code: "keys_unavailable",
+                                         message: "unauthorized: the signing keys of this token's issuer are not available",
+                                         headers: ["WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"signing keys unavailable\""])
     static let twoHeaders = Decision(status: 400, code: "authorization_repeated", message: "bad request: exactly one Authorization header",
                                      headers: ["WWW-Authenticate: Bearer error=\"invalid_request\""])
 
@@ -59,7 +70,7 @@ final class TokenFilter: RequestFilter {
             return .continue
         case .failure(let error):
             if let issuer = error.refetchIssuer { refresher?(issuer) }
-            return .stop(Self.decision(for: error))
+            return .stop(error.kind == .keysUnavailable ? keysUnavailable : Self.decision(for: error))
         }
     }
 
@@ -73,6 +84,8 @@ final class TokenFilter: RequestFilter {
                             headers: ["WWW-Authenticate: Bearer error=\"insufficient_scope\", error_description=\"\(error.reason)\""])
         case .forbidden:
             return Decision(status: 403, code: error.code, message: "forbidden: \(error.reason)")
+        case .keysUnavailable:
+            return retryLater
         }
     }
 

@@ -8,6 +8,9 @@ public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
         case insufficientScope
         /// 403 without a Bearer error (application, principal or tenant not allowed).
         case forbidden
+        /// The token's issuer is configured but its keys are missing or past `max_stale`:
+        /// 503 with Retry-After (or 401 with `keys_unavailable_action: reject`).
+        case keysUnavailable
     }
 
     public let code: String

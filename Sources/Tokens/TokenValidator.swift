@@ -15,6 +15,8 @@ public final class TokenValidator: Sendable {
     let authorization: [any AuthorizationPolicy]
     let headers: IdentityHeaderSettings
     let skew: Double
+    /// Fetched keys older than this count as unavailable (`auth.keys.max_stale`).
+    let maxStale: Double
     public let cache: TokenCache
 
     /// `secrets` maps an issuer to the bytes of its `hmac_secret_file`, read by the caller.
@@ -43,6 +45,7 @@ public final class TokenValidator: Sendable {
         if !a.requiredScopes.isEmpty { authorization.append(ScopesPolicy(required: a.requiredScopes)) }
         self.authorization = authorization
         self.skew = skew
+        maxStale = Double(settings.keys.maxStale.components.seconds)
         headers = IdentityHeaderSettings(easyAuth: settings.identityHeaders == .easyAuth, claimHeaders: settings.claimHeaders)
         cache = TokenCache(capacity: settings.cache.maxEntries)
     }
@@ -74,7 +77,13 @@ public final class TokenValidator: Sendable {
             }
             key = secret
         } else {
-            guard let found = keys.sets[iss]?.key(kid: jws.kid, x5t: jws.x5t) else {
+            // No keys, or keys too old to trust: the proxy cannot judge this token, which is not
+            // the token's fault (a dead identity provider must not read as "invalid token").
+            guard let set = keys.sets[iss], keys.fetchedAt[iss].map({ now - $0 <= maxStale }) ?? true else {
+                return .failure(TokenError("keys_unavailable", "the signing keys of this issuer are not available right now",
+                                           kind: .keysUnavailable, refetchIssuer: iss))
+            }
+            guard let found = set.key(kid: jws.kid, x5t: jws.x5t) else {
                 return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: iss))
             }
             key = found
@@ -115,9 +124,13 @@ public struct Validated: Sendable {
 /// The key sets of all issuers at one moment; replaced whole when one changes.
 public final class KeySnapshot: Sendable {
     public let sets: [String: KeySet]
+    /// When each fetched set was fetched (wall-clock seconds), for `max_stale`; a set from a
+    /// file the operator gave (`jwks_file`, `bootstrap_jwks`) has none and does not age.
+    public let fetchedAt: [String: Double]
 
-    public init(sets: [String: KeySet]) {
+    public init(sets: [String: KeySet], fetchedAt: [String: Double] = [:]) {
         self.sets = sets
+        self.fetchedAt = fetchedAt
     }
 
     /// Identifiers (`issuer kid`) of every key, to drop cache entries of removed keys.

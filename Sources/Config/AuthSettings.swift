@@ -23,6 +23,7 @@ public struct AuthSettings: Sendable, Equatable {
     public var claimHeaders: [(header: String, claim: String)] = []
     public var cache: TokenCacheSettings = .init()
     public var keys: KeyRefreshSettings = .init()
+    public var mode: EnforcementMode = .enforce
 
     public init() {}
 
@@ -90,6 +91,7 @@ public struct AuthSettings: Sendable, Equatable {
         }
         if let n = map.optional("cache") { auth.cache = try TokenCacheSettings.decode(n) }
         if let n = map.optional("keys") { auth.keys = try KeyRefreshSettings.decode(n) }
+        if let n = map.optional("mode") { auth.mode = try n.choice() }
         try map.finish()
         return auth
     }

@@ -159,6 +159,7 @@ private extension NetworkSettings {
     var json: JSONValue {
         .object([
             ("default_action", .string(defaultAction.rawValue)),
+            ("mode", .string(mode.rawValue)),
             ("rules", .array(rules.map { rule in
                 .object([
                     ("name", .string(rule.name)),
@@ -189,6 +190,7 @@ private extension AuthSettings {
             ("identity_headers", .string(identityHeaders.rawValue)),
             ("claim_headers", .object(claimHeaders.map { ($0.header, .string($0.claim)) })),
             ("cache", .object([("max_entries", .int(cache.maxEntries))])),
+            ("mode", .string(mode.rawValue)),
             ("keys", .object([
                 ("refresh", .string(keys.refresh.configText)),
                 ("min_refresh", .string(keys.minRefresh.configText)),

@@ -41,6 +41,7 @@ public struct NetworkSettings: Sendable, Equatable {
 
     public var defaultAction: Action = .deny
     public var rules: [Rule] = []
+    public var mode: EnforcementMode = .enforce
 
     public init() {}
 
@@ -48,6 +49,7 @@ public struct NetworkSettings: Sendable, Equatable {
         var map = try node.mapping()
         var settings = NetworkSettings()
         if let n = map.optional("default_action") { settings.defaultAction = try n.choice() }
+        if let n = map.optional("mode") { settings.mode = try n.choice() }
         var names: Set<String> = []
         if let n = map.optional("rules") {
             for element in try n.sequence() {

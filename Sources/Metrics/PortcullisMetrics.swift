@@ -20,6 +20,8 @@ public struct PortcullisMetrics: Sendable {
     public let requestDuration: Histogram
     /// `portcullis_upstream_duration_seconds`: forwarded requests only, sent to response complete.
     public let upstreamDuration: Histogram
+    /// `portcullis_would_deny_total{reason}`: refusals a dry-run layer computed but did not apply.
+    public let wouldDeny: CounterFamily
     /// `portcullis_network_rule_hits_total{rule}` (`default` for the default action).
     public let networkRuleHits: CounterFamily
     /// `portcullis_token_cache_hits_total`.
@@ -62,6 +64,8 @@ public struct PortcullisMetrics: Sendable {
         upstreamDuration = try r.histogram("portcullis_upstream_duration_seconds",
                                            help: "Time from sending a forwarded request upstream to the end of its response.",
                                            buckets: Self.latencyBuckets).series()
+        wouldDeny = try r.counter("portcullis_would_deny_total",
+                                  help: "Requests a layer in dry-run mode would have refused, by reason; they went on.", labels: ["reason"])
         networkRuleHits = try r.counter("portcullis_network_rule_hits_total",
                                         help: "Requests decided by each network rule (default: no rule matched).", labels: ["rule"])
         tokenCacheHits = try r.counter("portcullis_token_cache_hits_total", help: "Bearer tokens found already validated.").series()

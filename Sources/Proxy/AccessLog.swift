@@ -57,6 +57,7 @@ final class AccessLog {
         var rule: String?
         var appID: String?
         var objectID: String?
+        var wouldDeny: String?
         /// Per connection, set once the TLS handshake is done (nil in cleartext).
         var tls: TLSLogFields?
         var protocolName: StaticString = "http/1.1"
@@ -109,6 +110,10 @@ final class AccessLog {
         appendField("\",\"note\":\"", e.note)
         appendField("\",\"app_id\":\"", e.appID)
         appendField("\",\"object_id\":\"", e.objectID)
+        if e.wouldDeny != nil {
+            buffer.append("\",\"would_deny\":true,\"would_deny_reason\":\"")
+            appendField("", e.wouldDeny)
+        }
         buffer.append("\",\"bytes_in\":")
         buffer.append(decimal: e.bytesIn)
         buffer.append(",\"bytes\":")

@@ -16,6 +16,8 @@ struct ExchangeRecord {
     var rule: String?
     var networkEvaluated = false
     var note: String?
+    /// A dry-run layer's refusal that was not applied.
+    var wouldDeny: String?
     /// From a valid token: `appid`/`azp` and `oid`.
     var appID: String?
     var objectID: String?
@@ -35,6 +37,7 @@ struct ExchangeRecord {
         rule = context.networkRule
         networkEvaluated = context.networkEvaluated
         note = context.logNote
+        wouldDeny = context.wouldDeny
         appID = context.appID
         objectID = context.objectID
         self.admitted = admitted

@@ -6,10 +6,13 @@ final class NetworkFilter: RequestFilter {
     let name = "network"
     let resolver: ClientIPResolver?
     let policy: NetworkPolicy?
+    /// `network.mode: dry_run`: a denial is recorded, the request goes on.
+    let dryRun: Bool
 
-    init(resolver: ClientIPResolver?, policy: NetworkPolicy?) {
+    init(resolver: ClientIPResolver?, policy: NetworkPolicy?, dryRun: Bool = false) {
         self.resolver = resolver
         self.policy = policy
+        self.dryRun = dryRun
     }
 
     static let denied = Decision(status: 403, code: "network_denied", message: "forbidden: this network may not call this service")
@@ -25,6 +28,9 @@ final class NetworkFilter: RequestFilter {
         let decision = policy.decide(request.client, headers: headers)
         request.networkRule = decision.rule
         request.networkEvaluated = true
-        return decision.allowed ? .continue : .stop(Self.denied)
+        if decision.allowed { return .continue }
+        guard dryRun else { return .stop(Self.denied) }
+        if request.wouldDeny == nil { request.wouldDeny = Self.denied.code }
+        return .continue
     }
 }

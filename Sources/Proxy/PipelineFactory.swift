@@ -15,6 +15,7 @@ import Glibc
 public struct PipelineFactory: Sendable {
     let resolver: ClientIPResolver?
     let policy: NetworkPolicy?
+    let networkDryRun: Bool
     let auth: AuthSettings?
     let validator: TokenValidator?
     /// Every issuer's current keys: read from files here, fetched ones published into it.
@@ -67,6 +68,7 @@ public struct PipelineFactory: Sendable {
         clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
+        networkDryRun = config.network?.mode == .dryRun
         auth = config.auth
         let readiness = previous?.readiness ?? Readiness(ready: true)
         self.readiness = readiness
@@ -189,7 +191,7 @@ public struct PipelineFactory: Sendable {
             filters.append(ReadinessFilter(path: readinessPath, readiness: readiness))
         }
         if resolver != nil || policy != nil {
-            filters.append(NetworkFilter(resolver: resolver, policy: policy))
+            filters.append(NetworkFilter(resolver: resolver, policy: policy, dryRun: networkDryRun))
         }
         if let clientCertificate {
             filters.append(ClientCertificateFilter(clientCertificate))

@@ -28,6 +28,9 @@ public struct RequestContext {
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).
     public var logNote: String?
+    /// A layer in dry-run mode would have refused the request for this reason (the first one);
+    /// it went on, and the log and metrics say so.
+    public var wouldDeny: String?
     /// From a valid token, for the access log: `appid` (or `azp`) and `oid`.
     public var appID: String?
     public var objectID: String?

@@ -18,6 +18,8 @@ final class TokenFilter: RequestFilter {
     let prefixes: [[UInt8]]
     /// What a token gets when its issuer has no usable keys (`auth.keys.keys_unavailable_action`).
     let keysUnavailable: Decision
+    /// `auth.mode: dry_run`.
+    let dryRun: Bool
 
     init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (String) -> Void)?) {
         self.validator = validator
@@ -27,6 +29,7 @@ final class TokenFilter: RequestFilter {
         exactPaths = Set(settings.excludedPaths.filter { !$0.hasSuffix("/*") }.map { Array($0.utf8) })
         prefixes = settings.excludedPaths.filter { $0.hasSuffix("/*") }.map { Array($0.dropLast().utf8) }
         keysUnavailable = settings.keys.keysUnavailableAction == .reject ? Self.rejectUnjudged : Self.retryLater
+        dryRun = settings.mode == .dryRun
     }
 
     static let missing = Decision(status: 401, code: "token_missing", message: "unauthorized: a bearer token is required",
@@ -58,7 +61,7 @@ final class TokenFilter: RequestFilter {
                 request.logNote = "anonymous"
                 return .continue
             }
-            return .stop(Self.missing)
+            return refuse(Self.missing, &request)
         }
         let now = Double(Sys.wallClock().seconds)
         switch validator.validate(token: UnsafeRawBufferPointer(rebasing: bytes[token]), keys: keys, now: now) {
@@ -70,8 +73,17 @@ final class TokenFilter: RequestFilter {
             return .continue
         case .failure(let error):
             if let issuer = error.refetchIssuer { refresher?(issuer) }
-            return .stop(error.kind == .keysUnavailable ? keysUnavailable : Self.decision(for: error))
+            return refuse(error.kind == .keysUnavailable ? keysUnavailable : Self.decision(for: error), &request)
         }
+    }
+
+    /// Stops the request, or in `auth.mode: dry_run` records what would have stopped it and
+    /// lets it go on without any identity (the backend never sees an unverified caller named).
+    private func refuse(_ decision: Decision, _ request: inout RequestContext) -> FilterResult {
+        guard dryRun else { return .stop(decision) }
+        if request.wouldDeny == nil { request.wouldDeny = decision.code }
+        request.upstreamHeaders = []
+        return .continue
     }
 
     static func decision(for error: TokenError) -> Decision {

@@ -10,7 +10,8 @@ extension Worker {
         let duration = record.start == 0 ? 0 : Sys.monotonicNanos() - record.start
         metrics.count(record, listener: listener, h2: h2, reason: reason, durationNanos: duration)
         let log = accessLog
-        guard log.wants(allowed: record.admitted) else { return }
+        // A dry-run refusal is a refusal for the log: never sampled away.
+        guard log.wants(allowed: record.admitted && record.wouldDeny == nil) else { return }
         let source: StaticString
         switch record.clientSource {
         case .header: source = forwardingHeaderIsXFF ? "x-forwarded-for" : "forwarded"
@@ -25,7 +26,7 @@ extension Worker {
                 status: status, decision: decision, clientSource: source, reason: reason,
                 bytesIn: record.bytesIn, bytesOut: record.bytesOut, durationNanos: duration,
                 upstreamNanos: record.upstreamNanos, note: record.note, rule: record.rule,
-                appID: record.appID, objectID: record.objectID, tls: tls, protocolName: h2 ? "h2" : "http/1.1"
+                appID: record.appID, objectID: record.objectID, wouldDeny: record.wouldDeny, tls: tls, protocolName: h2 ? "h2" : "http/1.1"
             ))
         }
     }

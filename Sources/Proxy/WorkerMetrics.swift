@@ -47,10 +47,22 @@ final class WorkerMetrics {
         shard.observe(families.requestDuration, nanoseconds: durationNanos)
         if let upstream = record.upstreamNanos { shard.observe(families.upstreamDuration, nanoseconds: upstream) }
         if record.networkEvaluated { countRule(record.rule ?? "default") }
+        if let reason = record.wouldDeny { countWouldDeny(reason) }
         switch record.note {
         case "cache_hit": shard.increment(families.tokenCacheHits)
         case "token_verified": shard.increment(families.tokenCacheMisses)
         default: break
+        }
+    }
+
+    private var wouldDeny: [String: Counter] = [:]
+
+    private func countWouldDeny(_ reason: String) {
+        if let counter = wouldDeny[reason] {
+            shard.increment(counter)
+        } else if let made = try? families.wouldDeny.series([reason]) {
+            wouldDeny[reason] = made
+            shard.increment(made)
         }
     }
 

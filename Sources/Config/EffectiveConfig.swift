@@ -197,6 +197,7 @@ private extension AuthSettings {
                 ("max_refresh", .string(keys.maxRefresh.configText)),
                 ("unknown_kid_interval", .string(keys.unknownKidInterval.configText)),
                 ("fetch_timeout", .string(keys.fetchTimeout.configText)),
+                ("unknown_kid_ttl", .string(keys.unknownKidTTL.configText)),
                 ("state_dir", .optional(keys.stateDir)),
                 ("max_stale", .string(keys.maxStale.configText)),
                 ("keys_unavailable_action", .string(keys.keysUnavailableAction.rawValue)),

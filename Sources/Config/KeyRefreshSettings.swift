@@ -7,6 +7,9 @@ public struct KeyRefreshSettings: Sendable, Equatable {
     public var maxRefresh: Duration = .seconds(86_400)
     /// At most one early refetch per issuer in this interval when a token names an unknown `kid`.
     public var unknownKidInterval: Duration = .seconds(30)
+    /// The same unknown `kid` asks for no new fetch within this time (a negative cache on top
+    /// of `unknown_kid_interval`).
+    public var unknownKidTTL: Duration = .seconds(60)
     /// Whole-transfer timeout of one fetch.
     public var fetchTimeout: Duration = .seconds(10)
     /// Where every successful fetch is kept, one file per issuer, so a restart serves at once
@@ -34,6 +37,7 @@ public struct KeyRefreshSettings: Sendable, Equatable {
         if let n = map.optional("max_refresh") { settings.maxRefresh = try positive(n) }
         if let n = map.optional("unknown_kid_interval") { settings.unknownKidInterval = try positive(n) }
         if let n = map.optional("fetch_timeout") { settings.fetchTimeout = try positive(n) }
+        if let n = map.optional("unknown_kid_ttl") { settings.unknownKidTTL = try positive(n) }
         if let n = map.optional("state_dir") {
             let path = try n.string()
             guard !path.isEmpty else { throw n.error("state_dir is empty; give a directory the proxy may write, e.g. /var/lib/portcullis/keys") }

@@ -39,6 +39,8 @@ public final class KeyFetcher: Sendable {
     struct Shared {
         var states: [String: IssuerState] = [:]
         var requested: Set<String> = []
+        /// `issuer kid` → when that unknown kid last asked for a fetch (monotonic ms).
+        var unknownKids: [String: Int64] = [:]
         var stopping = false
         var fetches = 0
         var sources: [Source] = []
@@ -125,9 +127,19 @@ public final class KeyFetcher: Sendable {
 
     /// Asks for an early fetch of `issuer`'s keys. Safe and cheap from any thread (an event loop
     /// calls it when a token names a kid it does not know).
-    public func requestRefresh(issuer: String) {
+    public func requestRefresh(issuer: String, kid: String? = nil) {
+        let now = Self.nowMillis()
+        let ttl = millis(settings.unknownKidTTL)
         let accepted = shared.withLock { state -> Bool in
             guard state.states[issuer] != nil else { return false }
+            if let kid {
+                // The same unknown kid again: the last fetch did not bring it; another would not either.
+                let key = issuer + " " + kid
+                if let last = state.unknownKids[key], now - last < ttl { return false }
+                if state.unknownKids.count >= 4096 { state.unknownKids = state.unknownKids.filter { now - $0.value < ttl } }
+                if state.unknownKids.count >= 4096 { return false }
+                state.unknownKids[key] = now
+            }
             return state.requested.insert(issuer).inserted
         }
         if accepted { wake() }

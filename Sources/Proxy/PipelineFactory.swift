@@ -185,7 +185,7 @@ public struct PipelineFactory: Sendable {
     }
 
     /// The ordered chain: network (client IP, rules) → … → forward.
-    public func make(worker: Int, refresher: (@Sendable (String) -> Void)? = nil) -> RequestPipeline {
+    public func make(worker: Int, refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)? = nil) -> RequestPipeline {
         var filters: [any RequestFilter] = []
         if let readinessPath {
             filters.append(ReadinessFilter(path: readinessPath, readiness: readiness))
@@ -236,7 +236,7 @@ final class FetcherRelay: Sendable {
         fetcher.withLock { $0 = keyFetcher }
     }
 
-    func request(_ issuer: String) {
-        fetcher.withLock { $0 }?.requestRefresh(issuer: issuer)
+    func request(_ issuer: String, kid: String?) {
+        fetcher.withLock { $0 }?.requestRefresh(issuer: issuer, kid: kid)
     }
 }

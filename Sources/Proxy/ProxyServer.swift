@@ -65,7 +65,7 @@ public final class ProxyServer: @unchecked Sendable {
         // The workers' token filters ask the key fetcher for early refreshes through the relay
         // (the fetcher starts after the server exists, as it publishes into it).
         let relay = FetcherRelay()
-        let update = Self.workerUpdate(config, pipeline, refresher: { relay.request($0) })
+        let update = Self.workerUpdate(config, pipeline, refresher: { relay.request($0, kid: $1) })
         let live = LiveObjects()
         let cache = CacheInEffect(pipeline.validator?.cache)
         do {
@@ -103,7 +103,7 @@ public final class ProxyServer: @unchecked Sendable {
 
 
     private static func workerUpdate(_ config: PortcullisConfig, _ pipeline: PipelineFactory,
-                                     refresher: (@Sendable (String) -> Void)?) -> WorkerUpdate {
+                                     refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?) -> WorkerUpdate {
         let settings = WorkerSettings(config)
         let keys = listenerKeys(config)
         let ingress = config.listeners.count
@@ -243,7 +243,7 @@ public final class ProxyServer: @unchecked Sendable {
             throw .server(error)
         }
         let relay = relay
-        let update = Self.workerUpdate(config, factory, refresher: { relay.request($0) })
+        let update = Self.workerUpdate(config, factory, refresher: { relay.request($0, kid: $1) })
         for worker in workers {
             let box = WorkerRef(worker)
             let sockets = opened.sockets[worker.loop.index]

@@ -12,7 +12,7 @@ final class TokenFilter: RequestFilter {
     /// Replaced on this worker's loop when new keys are published; read without a lock.
     var keys: KeySnapshot
     /// Asks for an early key fetch when a token names an unknown kid (rate-limited there).
-    let refresher: (@Sendable (String) -> Void)?
+    let refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?
     let allowAnonymous: Bool
     let exactPaths: Set<[UInt8]>
     let prefixes: [[UInt8]]
@@ -21,7 +21,7 @@ final class TokenFilter: RequestFilter {
     /// `auth.mode: dry_run`.
     let dryRun: Bool
 
-    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (String) -> Void)?) {
+    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?) {
         self.validator = validator
         self.keys = keys
         self.refresher = refresher
@@ -72,7 +72,7 @@ final class TokenFilter: RequestFilter {
             request.objectID = validated.identity.objectID
             return .continue
         case .failure(let error):
-            if let issuer = error.refetchIssuer { refresher?(issuer) }
+            if let issuer = error.refetchIssuer { refresher?(issuer, error.refetchKid) }
             return refuse(error.kind == .keysUnavailable ? keysUnavailable : Self.decision(for: error), &request)
         }
     }

@@ -225,7 +225,7 @@ struct WorkerUpdate: Sendable {
     let settings: WorkerSettings
     /// Each worker makes its own filter chain from it, on its own loop.
     let pipeline: PipelineFactory
-    let refresher: (@Sendable (String) -> Void)?
+    let refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?
     let forwardingHeaderIsXFF: Bool
     let listeners: [ListenerPlan]
 }

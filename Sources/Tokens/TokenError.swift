@@ -18,12 +18,17 @@ public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
     /// Set for `unknown_kid`: the issuer whose key set should be refetched.
     public let refetchIssuer: String?
+    /// The key id (or thumbprint) the token named, so a flood of the same unknown one is
+    /// remembered and does not ask again (`auth.keys.unknown_kid_ttl`).
+    public let refetchKid: String?
 
-    public init(_ code: String, _ reason: String, kind: Kind = .invalidToken, refetchIssuer: String? = nil) {
+    public init(_ code: String, _ reason: String, kind: Kind = .invalidToken, refetchIssuer: String? = nil,
+                refetchKid: String? = nil) {
         self.code = code
         self.reason = reason
         self.kind = kind
         self.refetchIssuer = refetchIssuer
+        self.refetchKid = refetchKid
     }
 
     public var description: String { "\(code): \(reason)" }

@@ -84,7 +84,8 @@ public final class TokenValidator: Sendable {
                                            kind: .keysUnavailable, refetchIssuer: iss))
             }
             guard let found = set.key(kid: jws.kid, x5t: jws.x5t) else {
-                return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: iss))
+                return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: iss,
+                                           refetchKid: jws.kid ?? jws.x5t ?? ""))
             }
             key = found
         }

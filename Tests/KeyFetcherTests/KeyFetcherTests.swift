@@ -92,6 +92,28 @@ struct KeyFetcherTests {
         #expect(server.count("/keys") == 2)
     }
 
+    /// A flood of tokens naming one unknown kid asks the provider once per unknown_kid_ttl,
+    /// however short the per-issuer interval; a different unknown kid may ask again.
+    @Test func theSameUnknownKidAsksOncePerTTL() throws {
+        let server = TestHTTPServer()
+        defer { server.stop() }
+        server.set("/keys", .init(body: try jwks(["k1"])))
+        let fetcher = KeyFetcher(sources: [.init(issuer: Self.issuer, location: .jwksURL(server.url("/keys")))],
+                                 settings: settings(unknownKid: .milliseconds(50))) { _, _ in }
+        fetcher.start()
+        defer { fetcher.stop() }
+        #expect(server.count("/keys") == 1)
+        for _ in 0..<30 {
+            fetcher.requestRefresh(issuer: Self.issuer, kid: "never-published")
+            usleep(30_000)
+        }
+        #expect(waitUntil(2) { server.count("/keys") == 2 })
+        usleep(200_000)
+        #expect(server.count("/keys") == 2, "the same unknown kid asked again within its TTL")
+        fetcher.requestRefresh(issuer: Self.issuer, kid: "another-one")
+        #expect(waitUntil(2) { server.count("/keys") == 3 })
+    }
+
     @Test func aDeadProviderKeepsTheLastGoodKeys() throws {
         let server = TestHTTPServer()
         defer { server.stop() }

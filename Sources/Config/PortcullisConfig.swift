@@ -93,6 +93,14 @@ public struct PortcullisConfig: Sendable, Equatable {
 
         var config = PortcullisConfig(listeners: listeners, upstream: upstream)
         config.egress = egress
+        // With SO_REUSEPORT two sockets on one address share its connections: an app's calls
+        // out would land on the ingress chain and callers from outside on the egress one.
+        for (index, address) in (egress?.listeners ?? []).enumerated() where address.port != 0 {
+            if let clash = listeners.first(where: { AdminSettings.overlaps($0.address, address) }) {
+                throw ConfigError(key: "egress.listeners[\(index)].address", line: nil,
+                                  reason: "'\(address)' overlaps the ingress listener \(clash.address); egress needs a port of its own")
+            }
+        }
         if let n = map.optional("workers") {
             if case .scalar(let s) = n.node, s.string == "auto" {
                 config.workers = nil
@@ -122,7 +130,10 @@ public struct PortcullisConfig: Sendable, Equatable {
                               reason: "no token source named '\(token.source)'; " + (known.isEmpty
                                   ? "add it under token_sources" : "configured: " + known.joined(separator: ", ")))
         }
-        if let n = map.optional("admin") { config.admin = try AdminSettings.decode(n, listeners: config.listeners) }
+        if let n = map.optional("admin") {
+            let traffic = config.listeners + (config.egress?.listeners ?? []).map { ListenerSettings(address: $0) }
+            config.admin = try AdminSettings.decode(n, listeners: traffic)
+        }
         if let n = map.optional("readiness_path") {
             let path = try n.string()
             guard path.hasPrefix("/"), !path.contains("?"), !path.contains("*") else {

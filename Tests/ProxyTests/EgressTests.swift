@@ -153,6 +153,10 @@ struct EgressTests {
         #expect(error("listeners: [{address: \"127.0.0.1:0\"}]\negress: {listeners: [{address: \"127.0.0.1:0\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\"}]}")
             .contains("upstream"))
         #expect(error("workers: 1\n").contains("listeners"))
+        #expect(error("listeners: [{address: \"127.0.0.1:8080\"}]\nupstream: {url: \"http://127.0.0.1:1\"}\negress: {listeners: [{address: \"0.0.0.0:8080\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\"}]}")
+            .contains("egress.listeners[0].address"))
+        #expect(error("egress: {listeners: [{address: \"127.0.0.1:15001\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\"}]}\nadmin: {address: \"127.0.0.1:15001\"}")
+            .contains("admin.address"))
         #expect(error("egress: {listeners: [{address: \"127.0.0.1:0\"}], routes: [{host: a, upstream: \"http://127.0.0.1:1\", token: {source: nobody, scope: s}}]}")
             .contains("egress.routes[0].token.source"))
     }

@@ -120,8 +120,9 @@ let package = Package(
         // A dev issuer with the tests' tenant, openssl-made key material, and requests to it.
         .target(name: "IssuerTestSupport", dependencies: ["DevIssuer", "Config", "KeyFetcher", "Tokens"],
                 path: "Tests/IssuerTestSupport", swiftSettings: strict),
-        .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher"],
-                    swiftSettings: strict),
+        .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher", "TestSupport"],
+                    // Fixtures: ms_clients.py, MSAL Python and azure-identity against the dev issuer.
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),

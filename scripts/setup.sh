@@ -28,6 +28,15 @@ if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
   python3 -m pip install -q prometheus-client || python3 -m pip install -q --break-system-packages prometheus-client
 fi
 
+# Tests/DevIssuerTests/Fixtures/ms_clients.py: Microsoft's own clients get tokens from the dev issuer
+# as apps do (MSAL Python, and azure-identity, which builds on it), each installed only when missing.
+if ! python3 -c 'import msal' >/dev/null 2>&1; then
+  python3 -m pip install -q msal || python3 -m pip install -q --break-system-packages msal
+fi
+if ! python3 -c 'import azure.identity' >/dev/null 2>&1; then
+  python3 -m pip install -q azure-identity || python3 -m pip install -q --break-system-packages azure-identity
+fi
+
 # deploy/check-manifests.py checks the Kubernetes manifests against the `kubernetes` client's models.
 # (podman, which scripts/container-test.sh needs, is deliberately not installed here: too heavy for CI.)
 if ! python3 -c 'import kubernetes' >/dev/null 2>&1; then

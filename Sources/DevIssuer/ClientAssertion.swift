@@ -35,9 +35,9 @@ struct ClientAssertion {
             return .failure(Self.unregistered(issuer))
         }
         if let sha256 = jws.header["x5t#S256"]?.string {
-            guard sha256 == certificate.sha256Thumbprint else { return .failure(Self.unregistered(issuer)) }
+            guard Self.unpadded(sha256) == certificate.sha256Thumbprint else { return .failure(Self.unregistered(issuer)) }
         } else if let sha1 = jws.header["x5t"]?.string {
-            guard sha1 == certificate.sha1Thumbprint else { return .failure(Self.unregistered(issuer)) }
+            guard Self.unpadded(sha1) == certificate.sha1Thumbprint else { return .failure(Self.unregistered(issuer)) }
         } else {
             return .failure(.assertion(700027, "Client assertion failed signature validation: the header names no certificate (x5t#S256 or x5t)."))
         }
@@ -59,6 +59,17 @@ struct ClientAssertion {
             return .failure(.assertion(700024, "Client assertion is not within its valid time range. Current time: \(Identifiers.timestamp(now)), expiry time of assertion \(Identifiers.timestamp(Int64(min(max(exp, 0), 1e12))))."))
         }
         return .success(client)
+    }
+
+    /// A thumbprint header without its base64 padding. MSAL Python writes `x5t` and `x5t#S256`
+    /// with Python's `urlsafe_b64encode`, which pads (`…=`), and Entra takes them; MSAL.NET and
+    /// the token sources write them unpadded, as JOSE's base64url is. Padding is accepted only
+    /// as much as the length calls for, so one thumbprint still has exactly two spellings.
+    static func unpadded(_ thumbprint: String) -> String? {
+        let padding = thumbprint.utf8.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding > 0 else { return thumbprint }
+        guard padding <= 2, thumbprint.utf8.count % 4 == 0 else { return nil }
+        return String(thumbprint.dropLast(padding))
     }
 
     private static func missing(_ claim: String) -> EntraError {

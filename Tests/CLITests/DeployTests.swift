@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What deploy/ and the Dockerfile ship: the container image built and run by
 /// scripts/container-test.sh (where podman is installed), the Kubernetes manifests checked against
@@ -17,28 +18,10 @@ struct DeployTests {
     }
 
     /// Runs a program from the repository root to its end, stdout and stderr into one file (no pipe
-    /// to fill), and terminates it after `timeout`.
+    /// to fill), and terminates it after `timeout`; its trap then has 5 minutes to remove what it started.
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval) throws -> Run {
-        let log = URL(fileURLWithPath: NSTemporaryDirectory() + "portcullis-deploy-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { process.terminate() }   // the script's trap cleans up
-        process.waitUntilExit()
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return Run(status: process.terminationStatus, output: output)
+        let run = try ProgramRun(arguments, directory: root, environment: environment, timeout: timeout, grace: 300)
+        return Run(status: run.status, output: run.output)
     }
 
     // MARK: the container

@@ -59,6 +59,24 @@ struct ClientAssertionTests {
         #expect(Self.request(issuer, assertion, clientID: nil).status == 200)
     }
 
+    /// MSAL Python pads its thumbprints (`urlsafe_b64encode`), and Entra takes them: so does the
+    /// dev issuer, but only with the padding the length calls for.
+    @Test func paddedThumbprintsAsMSALPythonWritesThemAreAccepted() throws {
+        let issuer = try TestIssuer.start()
+        defer { issuer.stop() }
+        let signer = try Signer.clientA()
+        let sha256 = signer.certificate.sha256Thumbprint, sha1 = signer.certificate.sha1Thumbprint
+        #expect((sha256.count + 1) % 4 == 0 && (sha1.count + 1) % 4 == 0, "both need one '=' to pad")
+        for header in [("x5t#S256", sha256 + "="), ("x5t", sha1 + "=")] {
+            let answer = Self.request(issuer, try Self.assertion(signer, audience: issuer.tokenEndpoint, thumbprint: header))
+            #expect(answer.status == 200, "\(header.0): \(answer.text)")
+        }
+        for header in [("x5t#S256", sha256 + "=="), ("x5t#S256", sha256 + "====="), ("x5t", sha1 + "===")] {
+            let answer = Self.request(issuer, try Self.assertion(signer, audience: issuer.tokenEndpoint, thumbprint: header))
+            #expect(aadsts(answer) == 700027, "\(header.1): \(answer.text)")
+        }
+    }
+
     @Test func wrongAssertionsAreRefusedWithEntrasCodes() throws {
         let issuer = try TestIssuer.start()
         defer { issuer.stop() }

@@ -30,12 +30,13 @@ func aadsts(_ answer: TestHTTP.Answer) -> Int? {
 }
 
 /// Portcullis' own validator for one of the dev issuer's issuers, its keys fetched the way
-/// `serve` fetches them (OIDC discovery through the KeyFetcher).
+/// `serve` fetches them (OIDC discovery through the KeyFetcher), trusting `ca` (`auth.issuers[].ca`)
+/// for an https issuer.
 struct IngressCheck {
     let validator: TokenValidator
     let keys: KeySnapshot
 
-    init(issuer: String, discovery: String, audience: String, requiredRoles: [String] = []) throws {
+    init(issuer: String, discovery: String, audience: String, requiredRoles: [String] = [], ca: String? = nil) throws {
         let config = try PortcullisConfig.parse(yaml: """
         listeners: [{address: "127.0.0.1:1"}]
         upstream: {url: "http://127.0.0.1:2"}
@@ -44,11 +45,13 @@ struct IngressCheck {
             - issuer: \(issuer)
               discovery_url: \(discovery)
               audiences: [\(audience)]
+              \(ca.map { "ca: \($0)" } ?? "")
           authorization: {required_roles: [\(requiredRoles.joined(separator: ", "))]}
         """)
         guard let auth = config.auth, let source = auth.issuers.first else { throw CheckError("no auth section") }
         let published = Mutex<KeySet?>(nil)
-        let fetcher = KeyFetcher(sources: [.init(issuer: issuer, location: source.keySource)], settings: auth.keys) { _, set in
+        let sources = [KeyFetcher.Source(issuer: issuer, location: source.keySource, caFile: source.ca?.value)]
+        let fetcher = KeyFetcher(sources: sources, settings: auth.keys) { _, set in
             published.withLock { $0 = set }
         }
         fetcher.start()

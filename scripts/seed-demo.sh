@@ -134,14 +134,23 @@ token() {  # $1 client id, $2 secret: a client-credentials token for B, straight
     --data-urlencode "client_secret=$2" --data-urlencode "scope=api://service-b/.default" |
     sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
-last_reason() {  # the reason Service B's sidecar logged for the last request
-  tail -n 1 "$work/service-b.access.log" | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p'
+logged=0
+reason=""
+read_reason() {  # sets $reason: what Service B's sidecar logged for the request just made
+  # A loop writes its log lines when its turn ends, a moment after the answer: wait for the line.
+  for _ in $(seq 1 60); do
+    [ "$(wc -l <"$work/service-b.access.log")" -gt "$logged" ] && break
+    sleep 0.05
+  done
+  logged=$(wc -l <"$work/service-b.access.log")
+  reason=$(tail -n 1 "$work/service-b.access.log" | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p')
 }
 
 failures=0
+logged=$(wc -l <"$work/service-b.access.log")
 printf '\n%-58s %-9s %-7s %s\n' "call" "expected" "got" "reason (Service B's access log)"
 row() {  # $1 description, $2 expected status, $3 got status, $4 expected reason
-  local reason; reason=$(last_reason)
+  read_reason
   local mark="ok"
   if [ "$2" != "$3" ] || [ "$4" != "$reason" ]; then mark="UNEXPECTED (wanted $4)"; failures=$((failures + 1)); fi
   printf '%-58s %-9s %-7s %s  %s\n' "$1" "$2" "$3" "$reason" "$mark"
@@ -167,6 +176,7 @@ rotated=$(token "$A" demo-secret-a)
 for _ in $(seq 1 30); do
   got=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $rotated" "http://127.0.0.1:$INGRESS_PORT/orders")
   [ "$got" = 200 ] && break
+  read_reason  # the refused attempt's line (unknown_kid while the keys are refetched)
   sleep 0.2
 done
 row "A's token signed by a rotated key (B refetches its keys)" 200 "$got" allowed

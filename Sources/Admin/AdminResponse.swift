@@ -1,3 +1,4 @@
+import HTTP1
 import EventLoop
 
 /// One admin answer, written as an HTTP/1.1 response with a Content-Length.
@@ -32,7 +33,7 @@ struct AdminResponse {
         output.append("HTTP/1.1 ")
         output.append(decimal: UInt64(status))
         output.append(" ")
-        output.append(Self.reason(status))
+        output.append(ReasonPhrase.of(status))
         output.append("\r\nContent-Type: ")
         output.append(contentType)
         output.append("\r\nContent-Length: ")
@@ -45,19 +46,4 @@ struct AdminResponse {
         if includeBody { body.withUnsafeBytes { output.append($0) } }
     }
 
-    static func reason(_ status: Int) -> StaticString {
-        switch status {
-        case 200: "OK"
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 414: "URI Too Long"
-        case 417: "Expectation Failed"
-        case 431: "Request Header Fields Too Large"
-        case 501: "Not Implemented"
-        case 503: "Service Unavailable"
-        case 505: "HTTP Version Not Supported"
-        default: "Error"
-        }
-    }
 }

@@ -1,3 +1,4 @@
+import HTTP1
 import EventLoop
 import Tokens
 
@@ -30,7 +31,7 @@ struct IssuerResponse: Sendable {
         output.append("HTTP/1.1 ")
         output.append(decimal: UInt64(status))
         output.append(" ")
-        output.append(Self.reason(status))
+        output.append(ReasonPhrase.of(status))
         output.append("\r\nContent-Type: ")
         append(contentType, to: output)
         output.append("\r\nContent-Length: ")
@@ -50,23 +51,4 @@ struct IssuerResponse: Sendable {
         text.withUTF8 { output.append(UnsafeRawBufferPointer($0)) }
     }
 
-    static func reason(_ status: Int) -> StaticString {
-        switch status {
-        case 200: "OK"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 408: "Request Timeout"
-        case 411: "Length Required"
-        case 413: "Content Too Large"
-        case 414: "URI Too Long"
-        case 431: "Request Header Fields Too Large"
-        case 500: "Internal Server Error"
-        case 501: "Not Implemented"
-        case 505: "HTTP Version Not Supported"
-        default: "Status"
-        }
-    }
 }

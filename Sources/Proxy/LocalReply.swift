@@ -1,3 +1,4 @@
+import HTTP1
 import EventLoop
 
 /// Turns a ``Decision`` into an HTTP/1.1 response: the single place where a refusal becomes bytes.
@@ -6,7 +7,7 @@ enum LocalReply {
         output.append("HTTP/1.1 ")
         output.append(decimal: UInt64(decision.status))
         output.append(byte: 0x20)
-        output.append(reasonPhrase(decision.status))
+        output.append(ReasonPhrase.of(decision.status))
         output.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ")
         var message = decision.message
         message.withUTF8 { body in
@@ -23,25 +24,4 @@ enum LocalReply {
         output.append(byte: 0x0A)
     }
 
-    static func reasonPhrase(_ status: Int) -> StaticString {
-        switch status {
-        case 100: "Continue"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 408: "Request Timeout"
-        case 413: "Content Too Large"
-        case 414: "URI Too Long"
-        case 417: "Expectation Failed"
-        case 431: "Request Header Fields Too Large"
-        case 501: "Not Implemented"
-        case 502: "Bad Gateway"
-        case 503: "Service Unavailable"
-        case 504: "Gateway Timeout"
-        case 505: "HTTP Version Not Supported"
-        default: "Error"
-        }
-    }
 }

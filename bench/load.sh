@@ -16,6 +16,9 @@
 #   H2=0 bench/load.sh                # no HTTP/2 rows (+h2, +h2c)
 #   H2_STREAMS=20 bench/load.sh       # h2load -m: concurrent streams per connection (default 10)
 #   PORT_BASE=28000 bench/load.sh     # ports PORT_BASE+0..+99 instead of 18000..18099
+#   ONLY=tls bench/load.sh            # only rows of these kinds (see ONLY below)
+#   SCRATCH_PATH=.build-x bench/load.sh  # swift build --scratch-path (a worktree's own build)
+#   PORTCULLIS_BIN=/tmp/old/portcullis bench/load.sh  # no build: that binary (before/after runs)
 #
 # Needs wrk (apt-get install wrk), h2load for the HTTP/2 rows (apt-get install nghttp2-client),
 # openssl and a C compiler with the OpenSSL headers (the ones the Portcullis build needs); nginx and
@@ -53,6 +56,11 @@ NGINX_H2_PORT=${NGINX_H2_PORT:-$((PORT_BASE + 95))}
 NGINX_H2C_PORT=${NGINX_H2C_PORT:-$((PORT_BASE + 96))}
 HAPROXY_H2_PORT=${HAPROXY_H2_PORT:-$((PORT_BASE + 97))}
 HAPROXY_H2C_PORT=${HAPROXY_H2C_PORT:-$((PORT_BASE + 98))}
+# Row kinds to measure, comma- or space-separated; a word selects every kind it begins:
+# plain (direct, nginx, haproxy, portcullis, portcullis+metrics), jwt, tls (+tls and +tls-new),
+# tls-new, h2 (+h2 and +h2c), h2c. Empty: all (TLS=0 and H2=0 still drop theirs).
+ONLY=${ONLY:-}
+SCRATCH_PATH=${SCRATCH_PATH:-}
 
 command -v wrk >/dev/null || { echo "bench/load.sh needs wrk: apt-get install -y wrk" >&2; exit 1; }
 if [ "$H2" = 1 ] && ! command -v h2load >/dev/null; then
@@ -80,9 +88,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building portcullis (release)..." >&2
-swift build -c release --product portcullis >&2
-bin=$(swift build -c release --show-bin-path)/portcullis
+if [ -n "${PORTCULLIS_BIN:-}" ]; then
+  bin=$PORTCULLIS_BIN  # a binary built elsewhere (another commit, for a before/after)
+else
+  echo "building portcullis (release)..." >&2
+  build=(swift build -c release); [ -n "$SCRATCH_PATH" ] && build+=(--scratch-path "$SCRATCH_PATH")
+  "${build[@]}" --product portcullis >&2
+  bin=$("${build[@]}" --show-bin-path)/portcullis
+fi
 if [ "$TLS" = 1 ]; then
   cc -O2 -pthread -o "$work/handshake" bench/handshake.c -lssl -lcrypto
 fi
@@ -370,6 +383,9 @@ base_of() {
     *) echo nginx;;
   esac
 }
+# Idle and total ticks of the whole machine (idle + iowait, and the sum of all columns): a row
+# that ran with little idle time shared the machine with something else.
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 # Whether a process still runs (a zombie does not).
 alive() { local state; state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$state" != Z ]; }
 # p99 in ms (nearest rank) of h2load --log-file's third column, microseconds per request.
@@ -378,12 +394,47 @@ log_p99() {
     awk '{a[NR] = $1} END { if (NR) { i = int(NR * 0.99); if (i < NR * 0.99) i++; printf "%.3f", a[i] / 1000 } }'
 }
 
+# ONLY: keep the rows of the kinds asked for (the ratios need the matching nginx row, so ask
+# for a kind, not a proxy).
+kind_of() {
+  case $1 in
+    *+tls-new) echo tls-new;; *+tls) echo tls;; *+h2) echo h2;; *+h2c) echo h2c;; *jwt) echo jwt;; *) echo plain;;
+  esac
+}
+selected() {
+  local word kind
+  [ -z "$ONLY" ] && return 0
+  kind=$(kind_of "$1")
+  for word in ${ONLY//,/ }; do [[ $kind == "$word"* ]] && return 0; done
+  return 1
+}
+only() {  # only ARRAY_NAME: drops the rows ONLY leaves out
+  local -n list=$1; local kept=() t
+  for t in "${list[@]}"; do selected "${t%%:*}" && kept+=("$t"); done
+  list=("${kept[@]}")
+}
+for a in targets token_targets tls_targets tls_new_targets h2_targets h2c_targets; do only "$a"; done
+
 run_seconds=$(secs "$DURATION"); warmup_seconds=$(secs "$WARMUP")
+# Each round runs every group (the rows one nginx row is the base of) in another rotation: in a
+# fixed order the same proxy always ran last in its group, so whatever started on the shared
+# machine during a group hit that proxy more often than the base it is divided by.
+rotated() {  # rotated K ROW...: the rows starting from the K-th (mod their count)
+  local k=$1; shift
+  local n=$# rows=("$@") i
+  for ((i = 0; i < n; i++)); do echo "${rows[$(((i + k) % n))]}"; done
+}
 declare -A rps p99 cpu tls_seen h2_seen warn
 for round in $(seq 1 "$ROUNDS"); do
-  for t in "${targets[@]}" "${token_targets[@]}" "${tls_targets[@]}" "${tls_new_targets[@]}" \
-    "${h2_targets[@]}" "${h2c_targets[@]}"; do
+  order=()
+  for group in targets token_targets tls_targets tls_new_targets h2_targets h2c_targets; do
+    declare -n rows=$group
+    [ ${#rows[@]} -gt 0 ] && mapfile -t -O ${#order[@]} order < <(rotated $((round - 1)) "${rows[@]}")
+    unset -n rows
+  done
+  for t in "${order[@]}"; do
     name=${t%%:*}; port=${t##*:}
+    read -r idle0 total0 <<<"$(machine_ticks)"
     case "$name" in
       *+h2|*+h2c)
         # Timing-based h2load: CONNECTIONS connections, H2_STREAMS streams in flight on each.
@@ -455,9 +506,14 @@ for round in $(seq 1 "$ROUNDS"); do
         [ -n "$errors" ] && echo "$name: $errors" >&2
         ;;
     esac
+    c=$(awk -v t=$((after - before)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }')
     rps[$name]="${rps[$name]:-} $r"
     p99[$name]="${p99[$name]:-} $l"
-    cpu[$name]="${cpu[$name]:-} $(awk -v t=$((after - before)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }')"
+    cpu[$name]="${cpu[$name]:-} $c"
+    # Each round's figures, so a median can be told from a swing (the machine is shared).
+    read -r idle1 total1 <<<"$(machine_ticks)"
+    echo "round $round/$ROUNDS $name: ${r:-?} req/s, p99 ${l:-?} ms, CPU ${c:-?} us/req," \
+      "machine idle $(awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) 'BEGIN { if (t > 0) printf "%.0f%%", 100 * i / t }')" >&2
   done
 done
 
@@ -482,8 +538,10 @@ for t in "${all_targets[@]}"; do
     "$(ratio "$r" "$(median "${rps[$base]:-}")")" "$(ratio "$l" "$(median "${p99[$base]:-}")")"
   if [ -n "${warn[$name]:-}" ]; then printf "%-20s WARNING: %s\n" "$name" "${warn[$name]}"; fi
 done
-echo "metrics on (admin listener) vs off: requests/s $(ratio "$(median "${rps[portcullis+metrics]}")" "$(median "${rps[portcullis]}")")," \
-  "p99 $(ratio "$(median "${p99[portcullis+metrics]}")" "$(median "${p99[portcullis]}")")"
+if [ -n "${rps[portcullis+metrics]:-}" ]; then
+  echo "metrics on (admin listener) vs off: requests/s $(ratio "$(median "${rps[portcullis+metrics]}")" "$(median "${rps[portcullis]}")")," \
+    "p99 $(ratio "$(median "${p99[portcullis+metrics]}")" "$(median "${p99[portcullis]}")")"
+fi
 for t in "${tls_new_targets[@]}"; do
   name=${t%%:*}
   echo "$name: ${tls_seen[$name]} (last round)"
@@ -492,6 +550,25 @@ for t in "${h2_targets[@]}" "${h2c_targets[@]}"; do
   name=${t%%:*}
   echo "$name: ${h2_seen[$name]} (last round)"
 done
+
+# The same ratio taken round by round (each row against its nginx row of the same round), then
+# the median: a swing that hit one row of a round shows as one outlying ratio instead of moving
+# a median of its own.
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "requests/s vs nginx, round by round (median of the rounds' ratios)"
+  for t in "${all_targets[@]}"; do
+    name=${t%%:*}; base=$(base_of "$name")
+    [ "$name" = "$base" ] && continue
+    [ -n "${rps[$base]:-}" ] || continue
+    read -ra mine <<<"${rps[$name]}"; read -ra theirs <<<"${rps[$base]}"
+    ratios=""
+    for i in "${!mine[@]}"; do
+      r=$(ratio "${mine[$i]}" "${theirs[$i]:-}"); [ "$r" != - ] && ratios="$ratios ${r%x}"
+    done
+    printf "%-20s %8sx   rounds:%s\n" "$name" "$(median "$ratios")" "$ratios"
+  done
+fi
 
 echo
 echo "proxy CPU per request, user+sys of the proxy's processes over the measured run (direct: the backend's)"

@@ -28,6 +28,11 @@ void cs_SSL_CTX_set_server_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE
                                  | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    // Without read-ahead OpenSSL reads each record in two read(2)s, header then body: a full
+    // handshake with one request took ~13 reads where nginx (which sets read-ahead too) takes ~5.
+    // TLSSession.read already reads until OpenSSL wants the socket, so bytes read ahead are
+    // never left behind an edge that will not come.
+    SSL_CTX_set_read_ahead(ctx, 1);
 }
 
 void cs_SSL_CTX_set_servername_callback(SSL_CTX *ctx, cs_servername_callback callback, void *arg) {

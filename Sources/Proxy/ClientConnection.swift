@@ -149,6 +149,11 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             }
             if !flushOutput() { return }
             if state == .handshaking {
+                // Only the client's next flight moves the handshake on, or room in the socket
+                // when OpenSSL could not write all of ours. Every new socket reports EPOLLOUT
+                // once registered (and ACKs may bring more): a handshake step on such an event
+                // cost an SSL_do_handshake and a read(2) that could only say EAGAIN.
+                guard readable || (writable && handshakeWantsWrite) else { return }
                 guard continueHandshake() else { return }
                 continue
             }
@@ -162,6 +167,12 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             guard readInput() else { return }
             processInput()
         }
+    }
+
+    /// Whether the handshake last stopped for want of room in the socket (not of client bytes).
+    private var handshakeWantsWrite: Bool {
+        guard case .tls(let session) = transport else { return false }
+        return session.handshakeWantsWrite
     }
 
     /// One step of the TLS handshake; true once it is done and HTTP can begin.
@@ -186,6 +197,9 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             }
             return true
         case .pending:
+            // OpenSSL stops for the socket only after read(2) or write(2) said EAGAIN, so an
+            // edge will say when to go on.
+            if session.handshakeWantsWrite { writable = false } else { readable = false }
             if timerPhase != .handshake { arm(.handshake, worker.settings.tlsHandshakeMillis) }
             return false
         case .failed:

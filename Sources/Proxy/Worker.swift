@@ -142,8 +142,9 @@ final class Worker {
         connections[index] = connection
         connectionCount += 1
         metrics.connection(on: listener, 1)
-        // TCP_DEFER_ACCEPT means the request is usually already here: read it without waiting
-        // for the first epoll round.
+        // Under load the client's first bytes (a request, a ClientHello) have often arrived by
+        // the time the listener accepts: read them now rather than after an epoll round. (There
+        // is no TCP_DEFER_ACCEPT: when nothing is there yet this costs one read saying EAGAIN.)
         connection.readable = true
         connection.drive()
         if !connection.closed && connection.state == .readingHead && connection.input.isEmpty {

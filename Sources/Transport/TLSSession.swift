@@ -28,6 +28,10 @@ public final class TLSSession {
     /// Set when OpenSSL must write before a read can go on (a post-handshake message): the
     /// caller retries the read once the socket is writable.
     public private(set) var readWantsWrite = false
+    /// Set when the last handshake step stopped because the socket would not take OpenSSL's
+    /// bytes (rather than because the peer's next flight has not come): the step is worth
+    /// retrying on writability alone.
+    public private(set) var handshakeWantsWrite = false
 
     init(server: ServerTLS, fd: Int32) throws(TLSError) {
         guard let ssl = SSL_new(server.defaultContext) else {
@@ -65,7 +69,11 @@ public final class TLSSession {
             return .done
         }
         switch SSL_get_error(ssl, rc) {
-        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+        case SSL_ERROR_WANT_READ:
+            handshakeWantsWrite = false
+            return .pending
+        case SSL_ERROR_WANT_WRITE:
+            handshakeWantsWrite = true
             return .pending
         case SSL_ERROR_SYSCALL:
             let detail = OpenSSLErrors.drain()

@@ -138,6 +138,18 @@ struct TLSTests {
         #expect(ConnectionLifetimeTests.settle(harness) == 0)
     }
 
+    /// A ClientHello in two pieces (the handshake waits for an edge), then the client's Finished
+    /// and two pipelined requests in one segment (OpenSSL reads them in one go, so the requests
+    /// are already in its buffer when the handshake completes): both answered, none left behind.
+    @Test func bytesThatCameWithTheHandshakeAreServed() throws {
+        let harness = try Harness(listenerYAML: Self.listener())
+        let (status, text) = try TestPKI.run("/usr/bin/timeout", ["20", "python3", PythonPeer.fixture("tls_flight.py"), String(harness.port)])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("responses 2"), "\(text)")
+        let seen = harness.received
+        #expect(seen.contains("GET /first HTTP/1.1\r\n") && seen.contains("GET /second HTTP/1.1\r\n"), "\(seen)")
+    }
+
     @Test func sessionsResumeWithTicketsAcrossAReload() throws {
         let harness = try Harness(listenerYAML: Self.listener())
         let session = NSTemporaryDirectory() + "portcullis-session-\(UUID().uuidString)"

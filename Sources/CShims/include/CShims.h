@@ -51,7 +51,8 @@ static const char *const cs_PARAM_MAC_DIGEST = OSSL_MAC_PARAM_DIGEST;
 long cs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 /// A listener's fixed TLS options: no renegotiation, no compression, the server's cipher order,
 /// an unexpected EOF read as a close; partial writes and a moving write buffer (the connection's
-/// output buffer may compact between a WANT_WRITE and the retry).
+/// output buffer may compact between a WANT_WRITE and the retry); read-ahead (one read(2) takes
+/// whatever records are there instead of two per record).
 void cs_SSL_CTX_set_server_defaults(SSL_CTX *ctx);
 /// SSL_CTX_set_tlsext_servername_callback and _arg are macros.
 typedef int (*cs_servername_callback)(SSL *ssl, int *alert, void *arg);

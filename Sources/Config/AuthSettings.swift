@@ -24,6 +24,8 @@ public struct AuthSettings: Sendable, Equatable {
     public var cache: TokenCacheSettings = .init()
     public var keys: KeyRefreshSettings = .init()
     public var mode: EnforcementMode = .enforce
+    /// `auth.entra`, when set: its issuers are part of ``issuers`` already.
+    public var entra: EntraSettings?
 
     public init() {}
 
@@ -64,16 +66,29 @@ public struct AuthSettings: Sendable, Equatable {
         if auth.clockSkew > .seconds(600) {
             throw ConfigError(key: node.child("clock_skew"), line: nil, reason: "a clock skew over 10m would accept long-expired tokens")
         }
-        let issuersNode = try map.required("issuers")
         var seen: Set<String> = []
-        for element in try issuersNode.sequence() {
-            let issuer = try IssuerSettings.decode(element)
-            guard seen.insert(issuer.issuer).inserted else {
-                throw element.error("issuer '\(issuer.issuer)' is listed twice")
+        if let n = map.optional("entra") {
+            let entra = try EntraSettings.decode(n)
+            auth.entra = entra
+            for issuer in entra.issuers {
+                seen.insert(issuer.issuer)
+                auth.issuers.append(issuer)
             }
-            auth.issuers.append(issuer)
         }
-        guard !auth.issuers.isEmpty else { throw issuersNode.error("at least one issuer is needed") }
+        // With an Entra profile the issuers list is optional (other identity providers beside it).
+        let issuersNode = auth.entra == nil ? try map.required("issuers") : map.optional("issuers")
+        if let issuersNode {
+            for element in try issuersNode.sequence() {
+                let issuer = try IssuerSettings.decode(element)
+                guard seen.insert(issuer.issuer).inserted else {
+                    throw element.error("issuer '\(issuer.issuer)' is listed twice (or comes from auth.entra already)")
+                }
+                auth.issuers.append(issuer)
+            }
+        }
+        guard !auth.issuers.isEmpty else {
+            throw (issuersNode ?? node).error("at least one issuer is needed (auth.issuers or auth.entra)")
+        }
         if let n = map.optional("authorization") { auth.authorization = try AuthorizationSettings.decode(n) }
         if let n = map.optional("identity_headers") { auth.identityHeaders = try n.choice() }
         if let n = map.optional("claim_headers") {

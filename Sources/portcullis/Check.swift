@@ -156,6 +156,18 @@ enum EffectiveSettings {
             lines.append("client cert   no identity rule; a verified certificate is forwarded as x-arr-clientcert")
         }
         lines.append("auth          \(c.auth == nil ? "none: no token is required" : "\(c.auth?.issuers.count ?? 0) issuer(s) configured")")
+        if let entra = c.auth?.entra {
+            lines.append("  entra       tenant \(entra.tenant), \(entra.accept.map(\.rawValue).joined(separator: " and ")) tokens, expanded to:")
+        }
+        for issuer in c.auth?.issuers ?? [] {
+            var source = ""
+            switch issuer.keySource {
+            case .discovery(let url): source = "discovery \(url)"
+            case .jwksURL(let url): source = "jwks \(url)"
+            case .jwksFile(let path): source = "jwks file \(path)"
+            }
+            lines.append("  issuer      \(issuer.issuer)  audiences [\(issuer.audiences.joined(separator: ", "))]  \(source)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -7,17 +7,8 @@ extension ClientConnection {
 
     func upstreamEvent(_ events: UInt32) {
         guard let upstream, !closed else { return }
-        if !upstream.connected {
-            switch upstream.establish() {
-            case .pending:
-                return
-            case .failed:
-                upstreamFailed()
-                return
-            case .ready:
-                arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
-            }
-        }
+        guard upstream.becomeReady(ready: { arm(.upstreamResponse, worker.settings.responseTimeoutMillis) },
+                                   failed: upstreamFailed) else { return }
         if upstream.writable, !upstream.output.isEmpty {
             guard upstream.flush() else {
                 upstreamFailed()

@@ -176,17 +176,8 @@ final class H2Stream: TimerHandler, UpstreamOwner {
 
     func upstreamEvent(_ events: UInt32) {
         guard let upstream, !finished else { return }
-        if !upstream.connected {
-            switch upstream.establish() {
-            case .pending:
-                return
-            case .failed:
-                upstreamFailed()
-                return
-            case .ready:
-                arm(.upstreamResponse, worker.settings.responseTimeoutMillis)
-            }
-        }
+        guard upstream.becomeReady(ready: { arm(.upstreamResponse, worker.settings.responseTimeoutMillis) },
+                                   failed: upstreamFailed) else { return }
         if upstream.writable, !upstream.output.isEmpty {
             flushUpstream(upstream)
             if finished { return }

@@ -113,6 +113,23 @@ final class UpstreamConnection: EventHandler {
 
     enum Establishing { case ready, pending, failed }
 
+    /// For an exchange's event handler: true once HTTP can flow. On the way there `ready` runs
+    /// once (the exchange arms its response timer), or `failed` when the connect or the TLS
+    /// handshake failed.
+    func becomeReady(ready: () -> Void, failed: () -> Void) -> Bool {
+        if connected { return true }
+        switch establish() {
+        case .pending:
+            return false
+        case .failed:
+            failed()
+            return false
+        case .ready:
+            ready()
+            return true
+        }
+    }
+
     /// Moves the connection towards ready: the TCP connect's outcome, then the TLS handshake
     /// (the upstream's certificate verified against its name). Called from its events.
     func establish() -> Establishing {

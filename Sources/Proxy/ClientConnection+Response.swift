@@ -29,28 +29,16 @@ extension ClientConnection {
 
     /// Reads what the upstream sent, within the client's output bound, and passes it on.
     func readUpstream(_ upstream: UpstreamConnection) {
-        var rounds = 0
-        while upstream.readable && !closed && self.upstream === upstream {
-            rounds += 1
-            if rounds > 16 {
-                // Give other connections a turn; the socket is still ready, so come back.
-                worker.loop.resumeSoon(upstream)
-                return
-            }
-            if output.readableBytes >= Self.highWater { break }
-            switch upstream.receive() {
-            case .data:
-                if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
-            case .stop:
-                return
-            case .endOfStream:
-                upstreamEOF()
-                return
-            case .failed:
-                upstreamFailed()
-                return
-            }
+        let out = output
+        let end = upstream.readRounds(owned: { !closed && self.upstream === upstream },
+                                      hasRoom: { out.readableBytes < Self.highWater }) {
+            if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
+        }
+        switch end {
+        case .paused, .noRoom: break  // resumed by the client's writes (resumeResponseIfRoom)
+        case .endOfStream: upstreamEOF()
+        case .failed: upstreamFailed()
         }
     }
 

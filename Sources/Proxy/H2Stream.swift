@@ -194,31 +194,17 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     }
 
     private func readUpstream(_ upstream: UpstreamConnection) {
-        var rounds = 0
-        while upstream.readable && !finished && self.upstream === upstream {
-            rounds += 1
-            if rounds > 16 {
-                worker.loop.resumeSoon(upstream)
-                return
-            }
-            if responseBuffer.readableBytes >= ClientConnection.highWater {
-                // Resumed when nghttp2 takes bytes (responseBody), not before.
-                pausedForRoom = true
-                return
-            }
-            switch upstream.receive() {
-            case .data:
-                if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
-            case .stop:
-                return
-            case .endOfStream:
-                upstreamEOF()
-                return
-            case .failed:
-                upstreamFailed()
-                return
-            }
+        let buffer = responseBuffer
+        let end = upstream.readRounds(owned: { !finished && self.upstream === upstream },
+                                      hasRoom: { buffer.readableBytes < ClientConnection.highWater }) {
+            if timerPhase == .transfer { worker.loop.setDeadline(self, at: worker.loop.now + worker.settings.idleMillis) }
             pumpResponse(upstream)
+        }
+        switch end {
+        case .paused: break
+        case .noRoom: pausedForRoom = true  // resumed when nghttp2 takes bytes (responseBody)
+        case .endOfStream: upstreamEOF()
+        case .failed: upstreamFailed()
         }
     }
 

@@ -111,6 +111,37 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
+    enum ReadEnd {
+        /// Nothing more for now (or the exchange let go of the connection).
+        case paused
+        /// The client side is full; read again once it has taken bytes.
+        case noRoom
+        case endOfStream
+        case failed
+    }
+
+    /// Reads for the exchange while `owned()` and `hasRoom()`, calling `received` after every
+    /// read that brought bytes. At most 16 reads a turn: then the connection is resumed on the
+    /// next loop turn, so one busy upstream cannot starve the other connections.
+    func readRounds(owned: () -> Bool, hasRoom: () -> Bool, received: () -> Void) -> ReadEnd {
+        var rounds = 0
+        while readable && owned() {
+            rounds += 1
+            if rounds > 16 {
+                worker.loop.resumeSoon(self)
+                return .paused
+            }
+            guard hasRoom() else { return .noRoom }
+            switch receive() {
+            case .data: received()
+            case .stop: return .paused
+            case .endOfStream: return .endOfStream
+            case .failed: return .failed
+            }
+        }
+        return .paused
+    }
+
     enum Establishing { case ready, pending, failed }
 
     /// For an exchange's event handler: true once HTTP can flow. On the way there `ready` runs

@@ -191,7 +191,7 @@ private extension AuthSettings {
             ("claim_headers", .object(claimHeaders.map { ($0.header, .string($0.claim)) })),
             ("cache", .object([("max_entries", .int(cache.maxEntries))])),
             ("mode", .string(mode.rawValue)),
-            ("entra", entra.map { e in .object([("tenant", .string(e.tenant)), ("audience", .optional(e.audience)), ("client_id", .optional(e.clientID)), ("accept", .strings(e.accept.map(\.rawValue))), ("authority_host", .string(e.authorityHost))]) } ?? .null),
+            ("entra", entra.map { e in .object([("tenant", .string(e.tenant)), ("audience", .optional(e.audience)), ("client_id", .optional(e.clientID)), ("accept", .strings(e.accept.map(\.rawValue))), ("authority_host", .string(e.authorityHost)), ("allowed_tenants", .strings(e.allowedTenants))]) } ?? .null),
             ("keys", .object([
                 ("refresh", .string(keys.refresh.configText)),
                 ("min_refresh", .string(keys.minRefresh.configText)),
@@ -217,6 +217,7 @@ private extension IssuerSettings {
         }
         return .object([
             ("issuer", .string(issuer)),
+            ("tenants", .strings(tenants)),
             ("discovery_url", .optional(discovery)),
             ("jwks_url", .optional(jwksURL)),
             ("jwks_file", .optional(jwksFile)),

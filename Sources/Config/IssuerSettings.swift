@@ -8,13 +8,21 @@ public struct IssuerSettings: Sendable, Equatable {
         case jwksFile(path: String)
     }
 
+    /// What a template issuer holds where each tenant's id goes, spelled as Entra's multi-tenant
+    /// discovery documents spell it, so a fetched document's `issuer` equals the template.
+    public static let tenantPlaceholder = "{tenantid}"
+
     public static let supportedAlgorithms = [
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
         "HS256", "HS384", "HS512",
     ]
 
-    /// Matched exactly against the token's `iss`.
+    /// Matched exactly against the token's `iss`; or, with ``tenants``, a template holding
+    /// ``tenantPlaceholder`` (Entra's multi-tenant form, as its discovery documents write it).
     public var issuer: String
+    /// For a template issuer: the tenants (`tid`) whose tokens are accepted; the token's `iss`
+    /// must be the template with its own `tid` in place. Empty: the issuer is exact.
+    public var tenants: [String] = []
     public var keySource: KeySource
     /// The token's `aud` (string or any element of an array) must be one of these.
     public var audiences: [String]
@@ -43,6 +51,9 @@ public struct IssuerSettings: Sendable, Equatable {
         let issuerNode = try map.required("issuer")
         let issuer = try issuerNode.string()
         guard !issuer.isEmpty else { throw issuerNode.error("the issuer must not be empty") }
+        guard !issuer.contains(tenantPlaceholder) else {
+            throw issuerNode.error("'\(issuer)' is a multi-tenant template; use auth.entra with tenant: organizations and allowed_tenants, which checks each token's tid")
+        }
 
         var sources: [KeySource] = []
         if let n = map.optional("discovery_url") { sources.append(.discovery(url: try fetchURL(n))) }

@@ -6,19 +6,21 @@ import Tokens
 /// client or a token validator reads are real; the interactive ones are listed because
 /// libraries expect them, and answer that the dev issuer does not implement them.
 enum DiscoveryDocument {
-    static func v2(base: String, tenant: String) -> JSONValue {
+    /// `tenant` is the path segment; `issuerTenant` differs from it only for the multi-tenant
+    /// paths (`organizations`, `common`), whose issuer is Entra's `{tenantid}` template.
+    static func v2(base: String, tenant: String, issuerTenant: String? = nil) -> JSONValue {
         let root = "\(base)/\(tenant)"
         return document(
-            issuer: AccessTokenClaims.v2Issuer(base: base, tenant: tenant),
+            issuer: AccessTokenClaims.v2Issuer(base: base, tenant: issuerTenant ?? tenant),
             oauth: "\(root)/oauth2/v2.0", jwks: "\(root)/discovery/v2.0/keys", extra: [
                 ("device_authorization_endpoint", .string("\(root)/oauth2/v2.0/devicecode")),
             ])
     }
 
-    static func v1(base: String, tenant: String) -> JSONValue {
+    static func v1(base: String, tenant: String, issuerTenant: String? = nil) -> JSONValue {
         let root = "\(base)/\(tenant)"
         return document(
-            issuer: AccessTokenClaims.v1Issuer(tenant: tenant),
+            issuer: AccessTokenClaims.v1Issuer(tenant: issuerTenant ?? tenant),
             oauth: "\(root)/oauth2", jwks: "\(root)/discovery/keys", extra: [
                 ("microsoft_multi_refresh_token", .bool(true)),
             ])

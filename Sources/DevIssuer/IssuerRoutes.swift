@@ -48,8 +48,20 @@ struct IssuerRoutes: Sendable {
         }
         let rest = segments.dropFirst().map(String.init)
         let isKeys = rest == ["discovery", "v2.0", "keys"] || rest == ["discovery", "keys"]
-        // The keys are the same for every tenant path Entra serves them under, `common` included.
-        if isKeys && tenant == "common" { return .respond(keys(request)) }
+        // The keys are the same for every tenant path Entra serves them under, and the
+        // multi-tenant paths' discovery names the issuer as a `{tenantid}` template.
+        if ["common", "organizations"].contains(tenant) {
+            switch rest {
+            case _ where isKeys:
+                return .respond(keys(request))
+            case ["v2.0", ".well-known", "openid-configuration"]:
+                return .respond(get(request) ?? .json(200, DiscoveryDocument.v2(base: baseURL, tenant: String(tenant), issuerTenant: "{tenantid}")))
+            case [".well-known", "openid-configuration"]:
+                return .respond(get(request) ?? .json(200, DiscoveryDocument.v1(base: baseURL, tenant: String(tenant), issuerTenant: "{tenantid}")))
+            default:
+                break
+            }
+        }
         guard tenant.lowercased() == tenantID.lowercased() else {
             if rest.first == "oauth2" { counter.add() }
             return .respond(.entra(.tenantNotFound(String(tenant)), baseURL: baseURL, correlationID: correlation))

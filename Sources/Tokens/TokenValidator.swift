@@ -9,9 +9,14 @@ public final class TokenValidator: Sendable {
         let algorithms: Set<JWSAlgorithm>
         let policies: [any ClaimPolicy]
         let secret: VerificationKey?
+        /// A multi-tenant template's text before and after the tenant id, and the tenants
+        /// allowed in it; nil for an exact issuer.
+        let template: (prefix: String, suffix: String, tenants: Set<String>)?
     }
 
+    /// Exact issuers by `iss`; templates are few (Entra's v1 and v2) and tried in order after.
     let issuers: [String: Issuer]
+    let templates: [Issuer]
     let authorization: [any AuthorizationPolicy]
     let headers: IdentityHeaderSettings
     let skew: Double
@@ -23,19 +28,28 @@ public final class TokenValidator: Sendable {
     public init(_ settings: AuthSettings, secrets: [String: [UInt8]] = [:]) {
         let skew = Double(settings.clockSkew.components.seconds)
         var issuers: [String: Issuer] = [:]
+        var templates: [Issuer] = []
         for issuer in settings.issuers {
             let policies: [any ClaimPolicy] = [
                 ExpiryPolicy(skew: skew), NotBeforePolicy(skew: skew), IssuedAtPolicy(skew: skew),
                 AudiencePolicy(audiences: Set(issuer.audiences)),
             ]
-            issuers[issuer.issuer] = Issuer(
+            var template: (prefix: String, suffix: String, tenants: Set<String>)?
+            if !issuer.tenants.isEmpty, let hole = issuer.issuer.range(of: IssuerSettings.tenantPlaceholder) {
+                template = (String(issuer.issuer[..<hole.lowerBound]), String(issuer.issuer[hole.upperBound...]),
+                            Set(issuer.tenants.map { $0.lowercased() }))
+            }
+            let compiled = Issuer(
                 name: issuer.issuer,
                 algorithms: Set(issuer.algorithms.compactMap(JWSAlgorithm.init(rawValue:))),
                 policies: policies,
-                secret: secrets[issuer.issuer].map(VerificationKey.hmacSecret)
+                secret: secrets[issuer.issuer].map(VerificationKey.hmacSecret),
+                template: template
             )
+            if template == nil { issuers[issuer.issuer] = compiled } else { templates.append(compiled) }
         }
         self.issuers = issuers
+        self.templates = templates
         let a = settings.authorization
         var authorization: [any AuthorizationPolicy] = []
         if !a.allowedApplications.isEmpty { authorization.append(AllowListPolicy.applications(a.allowedApplications)) }
@@ -64,8 +78,13 @@ public final class TokenValidator: Sendable {
         } catch {
             return .failure(error)
         }
-        guard case .string(let iss)? = jws.claims["iss"], let issuer = issuers[iss] else {
+        guard case .string(let iss)? = jws.claims["iss"] else {
             return .failure(TokenError("issuer_not_trusted", "the token's issuer is not trusted here"))
+        }
+        let issuer: Issuer
+        switch trustedIssuer(iss, claims: jws.claims) {
+        case .success(let found): issuer = found
+        case .failure(let error): return .failure(error)
         }
         guard issuer.algorithms.contains(jws.algorithm) else {
             return .failure(TokenError("alg_not_allowed", "algorithm \(jws.algorithm.rawValue) is not allowed for this issuer"))
@@ -79,12 +98,14 @@ public final class TokenValidator: Sendable {
         } else {
             // No keys, or keys too old to trust: the proxy cannot judge this token, which is not
             // the token's fault (a dead identity provider must not read as "invalid token").
-            guard let set = keys.sets[iss], keys.fetchedAt[iss].map({ now - $0 <= maxStale }) ?? true else {
+            // Keys belong to the configured issuer (a template's are shared by all its tenants).
+            let name = issuer.name
+            guard let set = keys.sets[name], keys.fetchedAt[name].map({ now - $0 <= maxStale }) ?? true else {
                 return .failure(TokenError("keys_unavailable", "the signing keys of this issuer are not available right now",
-                                           kind: .keysUnavailable, refetchIssuer: iss))
+                                           kind: .keysUnavailable, refetchIssuer: name))
             }
             guard let found = set.key(kid: jws.kid, x5t: jws.x5t) else {
-                return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: iss,
+                return .failure(TokenError("unknown_kid", "no key of this issuer matches the token", refetchIssuer: name,
                                            refetchKid: jws.kid ?? jws.x5t ?? ""))
             }
             key = found
@@ -103,8 +124,31 @@ public final class TokenValidator: Sendable {
         guard case .number(let exp)? = jws.claims["exp"] else { return .failure(TokenError("missing_exp", "the token has no expiry")) }
         let nbf = jws.claims["nbf"]?.number
         let identity = Identity(issuer: iss, claims: jws.claims, expiresAt: exp, notBefore: nbf, headers: headers)
-        cache.insert(token, identity, keyID: iss + " " + (key.kid ?? key.x5t ?? "-"))
+        cache.insert(token, identity, keyID: issuer.name + " " + (key.kid ?? key.x5t ?? "-"))
         return authorize(identity).map { Validated(identity: $0, cached: false) }
+    }
+
+    /// The configured issuer a token's `iss` names: an exact one, or a multi-tenant template
+    /// whose placeholder holds exactly the token's own `tid`, an allowed tenant. Checking `iss`
+    /// against `tid` is Microsoft's rule for multi-tenant validation: the tenant is where the
+    /// token says it was issued, not merely a claim beside it.
+    func trustedIssuer(_ iss: String, claims: JSONValue) -> Result<Issuer, TokenError> {
+        if let exact = issuers[iss] { return .success(exact) }
+        for issuer in templates {
+            // Bytes, not Characters: a combining mark after the prefix must not shift the hole.
+            let utf8 = iss.utf8
+            guard let template = issuer.template, utf8.count > template.prefix.utf8.count + template.suffix.utf8.count,
+                  utf8.starts(with: template.prefix.utf8), utf8.reversed().starts(with: template.suffix.utf8.reversed()) else { continue }
+            let tenant = utf8.dropFirst(template.prefix.utf8.count).dropLast(template.suffix.utf8.count)
+            guard case .string(let tid)? = claims["tid"], tid.utf8.elementsEqual(tenant) else {
+                return .failure(TokenError("issuer_tenant_mismatch", "the token's issuer does not name its own tenant"))
+            }
+            guard template.tenants.contains(tid.lowercased()) else {
+                return .failure(TokenError("tenant_not_allowed", "the token's tenant is not allowed here"))
+            }
+            return .success(issuer)
+        }
+        return .failure(TokenError("issuer_not_trusted", "the token's issuer is not trusted here"))
     }
 
     @inline(__always)

@@ -157,7 +157,8 @@ enum EffectiveSettings {
         }
         lines.append("auth          \(c.auth == nil ? "none: no token is required" : "\(c.auth?.issuers.count ?? 0) issuer(s) configured")")
         if let entra = c.auth?.entra {
-            lines.append("  entra       tenant \(entra.tenant), \(entra.accept.map(\.rawValue).joined(separator: " and ")) tokens, expanded to:")
+            let tenants = entra.isMultiTenant ? " (multi-tenant: tid must be one of \(entra.allowedTenants.joined(separator: ", ")))" : ""
+            lines.append("  entra       tenant \(entra.tenant)\(tenants), \(entra.accept.map(\.rawValue).joined(separator: " and ")) tokens, expanded to:")
         }
         for issuer in c.auth?.issuers ?? [] {
             var source = ""

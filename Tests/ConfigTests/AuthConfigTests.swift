@@ -71,6 +71,8 @@ struct AuthConfigTests {
         #expect(failure("auth: {issuers: [{issuer: i, jwks_file: f, audiences: []}]}")?.key == "auth.issuers[0].audiences")
         #expect(failure("auth: {issuers: []}")?.key == "auth.issuers")
         #expect(failure("auth: {issuers: [{issuer: i, jwks_file: f, audiences: [a]}, {issuer: i, jwks_file: g, audiences: [a]}]}")?.key == "auth.issuers[1]")
+        // A template would never equal a token's iss; say where multi-tenant lives instead.
+        #expect(failure("auth: {issuers: [{issuer: 'https://sts.windows.net/{tenantid}/', jwks_file: f, audiences: [a]}]}")?.reason.contains("auth.entra") == true)
     }
 
     @Test func claimHeadersCannotForgeIdentity() {

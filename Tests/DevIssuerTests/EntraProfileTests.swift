@@ -66,6 +66,55 @@ struct EntraProfileTests {
         #expect((try? Self.validate(v2, v2Only).get()) != nil)
     }
 
+    /// `organizations`: the issuers are Entra's `{tenantid}` templates, keyed by the
+    /// multi-tenant discovery documents; a token is accepted only when its `iss` names its own
+    /// `tid` and that tenant is allowed.
+    @Test func multiTenantTemplatesAcceptOnlyAllowedTenantsNamingThemselves() throws {
+        let otherTenant = "11111111-2222-4333-8444-555555555555"
+        // Two tenants of one cloud share its signing keys, as Entra's tenants do.
+        let shared = "signing_key: \(TestFiles.shared.clientKey)"
+        let home = try TestIssuer.start(extra: shared)
+        defer { home.stop() }
+        let other = try DevIssuer(settings: try DevIssuerSettings.parse(yaml: try TestIssuer.yaml(extra: shared)
+            .replacingOccurrences(of: TestIssuer.tenant, with: otherTenant)))
+        try other.start()
+        defer { other.stop() }
+
+        func profile(_ allowed: [String]) -> String {
+            "{tenant: organizations, audience: \"api://service-c\", client_id: \(TestIssuer.serviceB), authority_host: \"\(home.baseURL)\", allowed_tenants: [\(allowed.joined(separator: ", "))]}"
+        }
+        let config = try Self.config(profile([TestIssuer.tenant]))
+        let issuers = try #require(config.auth?.issuers)
+        #expect(issuers.map(\.issuer) == ["https://sts.windows.net/{tenantid}/", "\(home.baseURL)/{tenantid}/v2.0"])
+        #expect(issuers.map(\.keySource) == [.discovery(url: "\(home.baseURL)/organizations/.well-known/openid-configuration"),
+                                             .discovery(url: "\(home.baseURL)/organizations/v2.0/.well-known/openid-configuration")])
+        let check = try Self.validator(config)
+        #expect(check.1.sets.count == 2, "the multi-tenant discovery documents name the template issuers")
+
+        let v1Home = try #require(accessToken(secretRequest(home, scope: "api://service-c/.default")))
+        let v2Home = try #require(accessToken(secretRequest(home)))
+        let v1Other = try #require(accessToken(secretRequest(other, scope: "api://service-c/.default")))
+        #expect((try? Self.validate(v1Home, check).get())?.identity.tenantID == TestIssuer.tenant)
+        #expect((try? Self.validate(v2Home, check).get())?.identity.tenantID == TestIssuer.tenant)
+        func code(_ token: String, _ pair: (TokenValidator, KeySnapshot)) -> String? {
+            if case .failure(let error) = Self.validate(token, pair) { return error.code }
+            return nil
+        }
+        #expect(code(v1Other, check) == "tenant_not_allowed")
+        // Allowing the other tenant admits its token with no other change.
+        let both = try Self.validator(try Self.config(profile([TestIssuer.tenant, otherTenant])))
+        #expect(code(v1Other, both) == nil)
+
+        // A genuine signature over an `iss` of one tenant and a `tid` of another is refused.
+        let kid = try #require(check.1.sets["https://sts.windows.net/{tenantid}/"]?.keys.first?.kid)
+        let key = try SigningKey.load(LocatedValue(value: TestFiles.shared.clientKey, key: "test", line: nil))
+        let now = Int(Date().timeIntervalSince1970)
+        let mixed = try key.mint(claims: """
+            {"iss":"https://sts.windows.net/\(TestIssuer.tenant)/","tid":"\(otherTenant)","aud":"api://service-c","appid":"\(TestIssuer.serviceA)","iat":\(now),"exp":\(now + 600)}
+            """, kid: kid)
+        #expect(code(mixed, both) == "issuer_tenant_mismatch")
+    }
+
     @Test func profileErrorsNameTheKey() throws {
         func error(_ entra: String) -> String {
             do {
@@ -76,7 +125,10 @@ struct EntraProfileTests {
             }
         }
         #expect(error("{tenant: contoso, client_id: \(TestIssuer.serviceB)}").contains("auth.entra.tenant"))
-        #expect(error("{tenant: organizations, client_id: \(TestIssuer.serviceB)}").contains("not supported yet"))
+        #expect(error("{tenant: organizations, client_id: \(TestIssuer.serviceB)}").contains("allowed_tenants"))
+        #expect(error("{tenant: common, client_id: \(TestIssuer.serviceB), allowed_tenants: [contoso]}").contains("auth.entra.allowed_tenants"))
+        #expect(error("{tenant: \(TestIssuer.tenant), client_id: \(TestIssuer.serviceB), allowed_tenants: [\(TestIssuer.tenant)]}").contains("auth.entra.allowed_tenants"))
+        #expect(error("{tenant: consumers, client_id: \(TestIssuer.serviceB)}").contains("personal Microsoft accounts"))
         #expect(error("{tenant: \(TestIssuer.tenant)}").contains("client_id"))
         #expect(error("{tenant: \(TestIssuer.tenant), client_id: nope}").contains("auth.entra.client_id"))
         #expect(error("{tenant: \(TestIssuer.tenant), client_id: \(TestIssuer.serviceB), accept: [v3]}").contains("auth.entra.accept[0]"))

@@ -3,8 +3,9 @@
 enum EasyAuth {
     static func headers(claims: JSONValue, objectID: String?, name: String?, settings: IdentityHeaderSettings) -> [String] {
         var lines: [String] = []
+        lines.reserveCapacity(4 + settings.claimHeaders.count)
         if settings.easyAuth {
-            lines.append("X-MS-CLIENT-PRINCIPAL: " + Base64URL.standard(Array(principal(claims).utf8)))
+            lines.append(principalHeader(claims))
             if let objectID, isHeaderSafe(objectID) { lines.append("X-MS-CLIENT-PRINCIPAL-ID: " + objectID) }
             if let name, isHeaderSafe(name) { lines.append("X-MS-CLIENT-PRINCIPAL-NAME: " + name) }
             lines.append("X-MS-CLIENT-PRINCIPAL-IDP: aad")
@@ -16,27 +17,59 @@ enum EasyAuth {
         return lines
     }
 
+    /// `X-MS-CLIENT-PRINCIPAL: <base64 of the principal>`, written as bytes in two buffers
+    /// (the JSON, then the line): once per validated token, so it is on the uncached path.
+    static func principalHeader(_ claims: JSONValue) -> String {
+        var json: [UInt8] = []
+        json.reserveCapacity(2048)
+        writePrincipal(claims, to: &json)
+        return Base64URL.standard(json, prefix: "X-MS-CLIENT-PRINCIPAL: ")
+    }
+
     /// `{"auth_typ":"aad","claims":[{"typ":...,"val":...}],"name_typ":...,"role_typ":...}`; array
     /// claims become one entry per element, as App Service writes them.
-    static func principal(_ claims: JSONValue) -> String {
-        var entries: [JSONValue] = []
+    static func writePrincipal(_ claims: JSONValue, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"auth_typ":"aad","claims":["#.utf8)
+        var first = true
         if case .object(let members) = claims {
             for (typ, value) in members {
                 if case .array(let elements) = value {
-                    for element in elements {
-                        if let text = claimText(element) { entries.append(.object([("typ", .string(typ)), ("val", .string(text))])) }
-                    }
-                } else if let text = claimText(value) {
-                    entries.append(.object([("typ", .string(typ)), ("val", .string(text))]))
+                    for element in elements { writeEntry(typ, element, first: &first, to: &out) }
+                } else {
+                    writeEntry(typ, value, first: &first, to: &out)
                 }
             }
         }
-        return JSONValue.object([
-            ("auth_typ", .string("aad")),
-            ("claims", .array(entries)),
-            ("name_typ", .string("name")),
-            ("role_typ", .string("roles")),
-        ]).serialized
+        out.append(contentsOf: #"],"name_typ":"name","role_typ":"roles"}"#.utf8)
+    }
+
+    /// `{"typ":...,"val":...}` for a string, number or boolean; numbers and booleans go in as their
+    /// JSON text, quoted, as App Service does. Other values have no entry.
+    private static func writeEntry(_ typ: String, _ value: JSONValue, first: inout Bool, to out: inout [UInt8]) {
+        switch value {
+        case .string, .number, .bool: break
+        default: return
+        }
+        if !first { out.append(UInt8(ascii: ",")) }
+        first = false
+        out.append(contentsOf: #"{"typ":"#.utf8)
+        JSONValue.writeQuoted(typ, to: &out)
+        out.append(contentsOf: #","val":"#.utf8)
+        if case .string(let text) = value {
+            JSONValue.writeQuoted(text, to: &out)
+        } else {
+            out.append(UInt8(ascii: "\""))
+            value.write(to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The principal as JSON text (tests and tools).
+    static func principal(_ claims: JSONValue) -> String {
+        var out: [UInt8] = []
+        writePrincipal(claims, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func claimText(_ value: JSONValue?) -> String? {

@@ -1,7 +1,9 @@
 /// A strict JSON parser over bytes for JOSE headers, claim sets and JWKS (RFC 8259): bounded
 /// size and depth, duplicate member names refused (RFC 7515 §5.2 lets us; two `exp` would be read
 /// differently by two libraries), no trailing bytes.
-public indirect enum JSONValue: Sendable, Equatable {
+/// Not `indirect`: arrays and objects already hold their elements out of line, and boxing every
+/// scalar cost one allocation per claim on the uncached token path.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -72,6 +74,8 @@ struct JSONParser {
         case UInt8(ascii: "{"):
             p += 1
             var members: [(String, JSONValue)] = []
+            // An access token has ~20 claims: one allocation instead of five regrowths.
+            members.reserveCapacity(depth == 0 ? 32 : 4)
             skipSpace()
             if p < bytes.count, bytes[p] == UInt8(ascii: "}") { p += 1; return .object(members) }
             while true {
@@ -129,7 +133,17 @@ struct JSONParser {
             guard p < bytes.count, bytes[p] &- 48 < 10 else { return nil }
             while p < bytes.count, bytes[p] &- 48 < 10 { p += 1 }
         }
-        guard p - start <= 32, let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<p]), as: UTF8.self)),
+        guard p - start <= 32 else { return nil }
+        // Integers of up to 15 digits (every NumericDate) are exact in a Double: no text round trip.
+        var integer: Int64 = 0
+        var negative = false
+        var i = start
+        if bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        if p - i <= 15 {
+            while i < p, bytes[i] &- 48 < 10 { integer = integer * 10 + Int64(bytes[i] &- 48); i += 1 }
+            if i == p { return .number(negative ? -Double(integer) : Double(integer)) }
+        }
+        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<p]), as: UTF8.self)),
               value.isFinite else { return nil }
         return .number(value)
     }
@@ -152,9 +166,15 @@ struct JSONParser {
         p += 1
         // Fast path: most JOSE strings have no escapes, so they are validated and taken whole.
         var end = p
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        var high: UInt8 = 0
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            high |= bytes[end]
+            end += 1
+        }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[p..<end]), as: UTF8.self)
+            let run = UnsafeRawBufferPointer(rebasing: bytes[p..<end])
+            // ASCII (every claim of an Entra token) needs no UTF-8 validation.
+            let text = high < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
             p = end + 1
             return text
         }
@@ -239,6 +259,17 @@ extension JSONValue {
 
     static func writeQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Claim values almost never need an escape: copy them whole, from the String's own
+        // contiguous bytes (iterating a UTF8View goes through its index machinery).
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), b])

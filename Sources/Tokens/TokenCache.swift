@@ -5,8 +5,11 @@ import Synchronization
 /// Keyed by a hash of the signature segment's tail (high-entropy, and a forger cannot choose it
 /// without the key) plus the length; a hit compares the whole token, so a collision is only a
 /// miss. Only valid tokens are inserted, so a flood of unique invalid tokens evicts nothing.
-/// When full, an insert evicts the entry that expires first. One Mutex for all workers: the
-/// critical section is a dictionary probe and a memcmp.
+/// When full, an insert evicts the oldest entry (first in, first out: tokens of one identity
+/// provider have about the same lifetime, so the oldest is about the first to expire), in
+/// constant time: a scan for the earliest expiry would cost a full-table walk under the lock
+/// for every new token once the cache is full, which a caller minting tokens could force. One
+/// Mutex for all workers: the critical section is a dictionary probe and a memcmp.
 public final class TokenCache: Sendable {
     struct Entry {
         let token: [UInt8]
@@ -14,13 +17,40 @@ public final class TokenCache: Sendable {
         let keyID: String
     }
 
-    private let entries: Mutex<[UInt64: Entry]>
+    struct Table {
+        var entries: [UInt64: Entry]
+        /// Keys in insertion order from `head` on; keys removed meanwhile are skipped.
+        var order: [UInt64] = []
+        var head = 0
+
+        /// Drops the oldest entry still present.
+        mutating func evictOldest() -> Bool {
+            while head < order.count {
+                let key = order[head]
+                head += 1
+                if entries.removeValue(forKey: key) != nil { return true }
+            }
+            return false
+        }
+
+        /// Rebuilds the queue from the live keys once it is mostly consumed or stale, so it stays
+        /// within a small multiple of the table.
+        mutating func compactOrder() {
+            // Both conditions mean at least half the queue is dead, so the rebuild is amortized
+            // over as many inserts as it walks.
+            guard (head > 1024 && head * 2 > order.count) || order.count > 2 * entries.count + 1024 else { return }
+            order = order[head...].filter { entries[$0] != nil }
+            head = 0
+        }
+    }
+
+    private let entries: Mutex<Table>
     private let evicted = Atomic<Int>(0)
     public let capacity: Int
 
     public init(capacity: Int) {
         self.capacity = capacity
-        entries = Mutex([UInt64: Entry](minimumCapacity: min(capacity, 1 << 16)))
+        entries = Mutex(Table(entries: [UInt64: Entry](minimumCapacity: min(capacity, 1 << 16))))
     }
 
     @inline(__always)
@@ -40,7 +70,7 @@ public final class TokenCache: Sendable {
         return h ^ (h >> 32)
     }
 
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { entries.withLock { $0.entries.count } }
 
     /// Entries dropped to make room, since the cache was made.
     public var evictions: Int { evicted.load(ordering: .relaxed) }
@@ -49,7 +79,7 @@ public final class TokenCache: Sendable {
         guard capacity > 0 else { return nil }
         let key = Self.key(token)
         return entries.withLock { table -> Identity? in
-            guard let entry = table[key], entry.token.count == token.count else { return nil }
+            guard let entry = table.entries[key], entry.token.count == token.count else { return nil }
             let same = entry.token.withUnsafeBytes { stored in
                 memcmpEqual(stored, token)
             }
@@ -62,27 +92,28 @@ public final class TokenCache: Sendable {
         let key = Self.key(token)
         let entry = Entry(token: Array(token), identity: identity, keyID: keyID)
         entries.withLock { table in
-            if table[key] == nil && table.count >= capacity {
-                if let victim = table.min(by: { $0.value.identity.expiresAt < $1.value.identity.expiresAt })?.key {
-                    table.removeValue(forKey: victim)
-                    evicted.add(1, ordering: .relaxed)
-                }
+            if table.entries[key] == nil {
+                if table.entries.count >= capacity, table.evictOldest() { evicted.add(1, ordering: .relaxed) }
+                table.order.append(key)
+                table.compactOrder()
             }
-            table[key] = entry
+            table.entries[key] = entry
         }
     }
 
     /// Drops the entries validated by keys that are no longer in their issuer's set.
     public func removeEntries(validatedByKeysOtherThan live: Set<String>) {
         entries.withLock { table in
-            table = table.filter { live.contains($0.value.keyID) }
+            table.entries = table.entries.filter { live.contains($0.value.keyID) }
+            table.compactOrder()
         }
     }
 
     /// Drops expired entries (called now and then, off the request path's hot loop).
     public func purge(now: Double) {
         entries.withLock { table in
-            table = table.filter { $0.value.identity.expiresAt > now }
+            table.entries = table.entries.filter { $0.value.identity.expiresAt > now }
+            table.compactOrder()
         }
     }
 }

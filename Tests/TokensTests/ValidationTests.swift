@@ -213,6 +213,22 @@ struct ValidationTests {
         #expect(s.validator.cache.count == 0)
     }
 
+    @Test func aFullCacheEvictsItsOldestEntryInConstantTime() throws {
+        let s = try Self.setup("  cache: {max_entries: 3}")
+        let tokens = try (0..<5).map { i in try s.rsa.mint(claims: Self.claims(["jti": "\"t\(i)\""]), kid: "rsa1") }
+        for token in tokens { #expect(try check(s, token).get().cached == false) }
+        #expect(s.validator.cache.count == 3)
+        #expect(s.validator.cache.evictions == 2)
+        // The three newest stay; the two oldest went first.
+        for token in tokens[2...] { #expect(try check(s, token).get().cached == true) }
+        #expect(try check(s, tokens[0]).get().cached == false)
+        #expect(s.validator.cache.count == 3)
+        // Entries dropped for a removed key leave no hole the queue would trip over.
+        s.validator.cache.removeEntries(validatedByKeysOtherThan: [])
+        for token in tokens { #expect(try check(s, token).get().cached == false) }
+        #expect(s.validator.cache.count == 3)
+    }
+
     @Test func easyAuthHeaders() throws {
         let s = try Self.setup("  claim_headers: {x-caller-app: azp}")
         let identity = try check(s, try s.rsa.mint(claims: Self.claims(), kid: "rsa1")).get().identity

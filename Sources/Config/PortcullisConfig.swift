@@ -118,6 +118,9 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
         if let n = map.optional("routes") {
+            guard !config.listeners.isEmpty else {
+                throw n.error("routes apply to requests on ingress listeners, and this config has none")
+            }
             config.routes = try RouteSettings.decodeAll(n)
             // A requirement is checked against a token, and only an auth section says whose.
             if config.auth == nil, let index = config.routes.firstIndex(where: { $0.requirement != nil }) {

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Proxy
 import TestSupport
@@ -223,5 +224,37 @@ struct RouteTests {
         #expect(encodedSlash.body.contains("encoded slash (%2F) in the path"))
         let forwarded = Self.requestLines(harness)
         #expect(forwarded == Array(repeating: "GET /admin/x HTTP/1.1", count: Self.spellings.count - 1), "\(forwarded)")
+    }
+
+    /// config/examples/routes.yaml, as its comments say to try it.
+    @Test func theRoutesExampleServesAsDocumented() throws {
+        let backend = try DemoBackendHandle()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("config/examples/routes.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "http://127.0.0.1:8000", with: "http://127.0.0.1:\(backend.port)")
+            .replacingOccurrences(of: "jwks_file: config/examples/demo-jwks.json", with: "jwks_file: \(root.path)/config/examples/demo-jwks.json")
+            .replacingOccurrences(of: "workers: auto", with: "workers: 1")
+        let config = try PortcullisConfig.parse(yaml: text)
+        let proxy = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
+        try proxy.start()
+        defer { proxy.shutdown(drainMillis: 200) }
+        let port = proxy.boundAddresses[0].port
+        let key = try SigningKey(pem: Array(try String(contentsOf: root.appendingPathComponent("config/examples/demo-signing-key.pem"), encoding: .utf8).utf8))
+        let auditor = try key.mint(claims: """
+        {"iss":"https://demo.portcullis.local/","aud":"api://service-b","exp":4102444800,"azp":"service-a","oid":"oid-1","roles":["Auditor"]}
+        """, kid: "demo-key")
+        func status(_ method: String, _ target: String, token: String? = nil) throws -> Int? {
+            let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+            let request = "\(method) \(target) HTTP/1.1\r\nHost: a\r\n\(authorization)Content-Length: 0\r\nConnection: close\r\n\r\n"
+            return try RawClient.exchange(port: port, bytes: Array(request.utf8), responses: 1, halfClose: false).status
+        }
+        #expect(try status("GET", "/admin/users", token: auditor) == 200)
+        #expect(try status("DELETE", "/admin/users/7", token: auditor) == 403)
+        #expect(try status("GET", "/public/../admin/users") == 401)
+        #expect(try status("GET", "/public/..%2Fadmin/users") == 400)
+        #expect(try status("GET", "/public/logo.png") == 200)
+        #expect(try status("GET", "/healthz") == 200)
+        #expect(try status("GET", "/orders", token: auditor) == 403)
     }
 }

@@ -13,7 +13,8 @@ public struct AuthSettings: Sendable, Equatable {
     }
 
     public var unauthenticatedAction: UnauthenticatedAction = .reject
-    /// Exact paths, or prefixes written with a trailing `/*`, that skip the token check.
+    /// Exact paths, or prefixes written with a trailing `/*`, that skip the token check (matched
+    /// against the normalized path, before any route).
     public var excludedPaths: [String] = []
     public var clockSkew: Duration = .seconds(60)
     public var issuers: [IssuerSettings] = []
@@ -51,16 +52,7 @@ public struct AuthSettings: Sendable, Equatable {
         var auth = AuthSettings()
         if let n = map.optional("unauthenticated_action") { auth.unauthenticatedAction = try n.choice() }
         if let n = map.optional("excluded_paths") {
-            for element in try n.sequence() {
-                let path = try element.string()
-                guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
-                    throw element.error("'\(path)' is not a path; write an absolute path such as /healthz, or a prefix such as /public/*")
-                }
-                guard !path.dropLast(2).contains("*"), !(path.hasSuffix("*") && !path.hasSuffix("/*")) else {
-                    throw element.error("'\(path)': '*' is allowed only as a final '/*' prefix marker")
-                }
-                auth.excludedPaths.append(path)
-            }
+            for element in try n.sequence() { auth.excludedPaths.append(try element.pathPattern()) }
         }
         if let n = map.optional("clock_skew") { auth.clockSkew = try n.duration() }
         if auth.clockSkew > .seconds(600) {

@@ -13,6 +13,7 @@ extension PortcullisConfig {
     var effectiveTree: JSONValue {
         let upstreamJSON: JSONValue = upstream?.json ?? .null
         let egressJSON: JSONValue = egress?.json ?? .null
+        let routesJSON: JSONValue = .array(routes.map(\.json))
         return .object([
             ("listeners", .array(listeners.map(\.json))),
             ("upstream", upstreamJSON),
@@ -24,6 +25,7 @@ extension PortcullisConfig {
             ("client_ip", clientIP?.json ?? .null),
             ("network", network?.json ?? .null),
             ("auth", auth?.json ?? .null),
+            ("routes", routesJSON),
             ("client_certificate", clientCertificate?.json ?? .null),
             ("readiness_path", .optional(readinessPath)),
             ("admin", admin.map { .object([("address", .string($0.address.description))]) } ?? .null),
@@ -180,13 +182,7 @@ private extension AuthSettings {
             ("excluded_paths", .strings(excludedPaths)),
             ("clock_skew", .string(clockSkew.configText)),
             ("issuers", .array(issuers.map(\.json))),
-            ("authorization", .object([
-                ("allowed_applications", .strings(authorization.allowedApplications)),
-                ("allowed_principals", .strings(authorization.allowedPrincipals)),
-                ("allowed_tenants", .strings(authorization.allowedTenants)),
-                ("required_roles", .strings(authorization.requiredRoles)),
-                ("required_scopes", .strings(authorization.requiredScopes)),
-            ])),
+            ("authorization", authorization.json(names: .topLevel)),
             ("identity_headers", .string(identityHeaders.rawValue)),
             ("claim_headers", .object(claimHeaders.map { ($0.header, .string($0.claim)) })),
             ("cache", .object([("max_entries", .int(cache.maxEntries))])),
@@ -203,6 +199,35 @@ private extension AuthSettings {
                 ("max_stale", .string(keys.maxStale.configText)),
                 ("keys_unavailable_action", .string(keys.keysUnavailableAction.rawValue)),
             ])),
+        ])
+    }
+}
+
+private extension AuthorizationSettings {
+    /// The key names of `auth.authorization` or of a route's `require`.
+    enum Names { case topLevel, route }
+
+    func json(names: Names) -> JSONValue {
+        let top = names == .topLevel
+        return .object([
+            (top ? "allowed_applications" : "applications", .strings(allowedApplications)),
+            (top ? "allowed_principals" : "principals", .strings(allowedPrincipals)),
+            (top ? "allowed_tenants" : "tenants", .strings(allowedTenants)),
+            (top ? "required_roles" : "roles", .object([("all_of", .strings(roles.allOf)), ("any_of", .strings(roles.anyOf))])),
+            (top ? "required_scopes" : "scopes", .object([("all_of", .strings(scopes.allOf)), ("any_of", .strings(scopes.anyOf))])),
+        ])
+    }
+}
+
+private extension RouteSettings {
+    var json: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("paths", .strings(paths)),
+            // Empty: every method.
+            ("methods", .strings(methods)),
+            ("require", requirement?.json(names: .route) ?? .null),
+            ("auth", requirement == nil ? .string("none") : .null),
         ])
     }
 }

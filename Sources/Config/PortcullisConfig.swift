@@ -28,6 +28,9 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var readinessPath: String?
     /// Bearer-token requirement; nil when the file has no `auth` section.
     public var auth: AuthSettings?
+    /// Per-path requirements (`routes`), in file order: the first match replaces
+    /// `auth.authorization` for its request; a path no route matches keeps it.
+    public var routes: [RouteSettings] = []
     /// Client certificates as an identity; nil: a verified certificate is forwarded but not required
     /// to carry any particular identity.
     public var clientCertificate: ClientCertificateSettings?
@@ -114,6 +117,17 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("client_ip") { config.clientIP = try ClientIPSettings.decode(n) }
         if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
+        if let n = map.optional("routes") {
+            guard !config.listeners.isEmpty else {
+                throw n.error("routes apply to requests on ingress listeners, and this config has none")
+            }
+            config.routes = try RouteSettings.decodeAll(n)
+            // A requirement is checked against a token, and only an auth section says whose.
+            if config.auth == nil, let index = config.routes.firstIndex(where: { $0.requirement != nil }) {
+                throw ConfigError(key: "routes[\(index)].require", line: nil,
+                                  reason: "a route's requirement is checked against a bearer token; add an auth section (issuers) or make the route auth: none")
+            }
+        }
         if let n = map.optional("client_certificate") {
             let settings = try ClientCertificateSettings.decode(n)
             guard config.listeners.contains(where: { $0.tls?.clientCertificates != nil }) else {

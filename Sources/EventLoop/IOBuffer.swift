@@ -29,6 +29,13 @@ public final class IOBuffer {
         UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex)
     }
 
+    /// The unread bytes, writable in place (a parsed head's path is normalized where it lies).
+    /// Valid until the next mutation.
+    @inline(__always)
+    public var mutableReadable: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex)
+    }
+
     @inline(__always)
     public func consume(_ count: Int) {
         readerIndex += count

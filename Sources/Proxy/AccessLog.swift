@@ -54,6 +54,8 @@ final class AccessLog {
         var durationNanos: Int64
         var upstreamNanos: Int64?
         var note: String?
+        var route: String?
+        var pathNormalized = false
         var rule: String?
         var appID: String?
         var objectID: String?
@@ -108,13 +110,14 @@ final class AccessLog {
         appendField("\",\"reason\":\"", e.reason)
         appendField("\",\"rule\":\"", e.rule)
         appendField("\",\"note\":\"", e.note)
+        appendField("\",\"route\":\"", e.route)
         appendField("\",\"app_id\":\"", e.appID)
         appendField("\",\"object_id\":\"", e.objectID)
         if e.wouldDeny != nil {
             buffer.append("\",\"would_deny\":true,\"would_deny_reason\":\"")
             appendField("", e.wouldDeny)
         }
-        buffer.append("\",\"bytes_in\":")
+        buffer.append(e.pathNormalized ? "\",\"path_normalized\":true,\"bytes_in\":" : "\",\"bytes_in\":")
         buffer.append(decimal: e.bytesIn)
         buffer.append(",\"bytes\":")
         buffer.append(decimal: e.bytesOut)

@@ -49,12 +49,23 @@ extension ClientConnection {
         guard complete else { return }
         firstRequest = false
         if worker.draining { closeAfterResponse = true }
+        // The log keeps the client's own spelling; the rules judge, and the upstream gets, the
+        // path's one normal spelling, rewritten in place. Egress calls are the app's own,
+        // chosen by host: their paths go out as the app wrote them (some APIs put %2F in ids).
+        rememberForLog(input.readable)
+        if !egress {
+            do {
+                record.pathNormalized = try head.normalizePath(in: input.mutableReadable)
+            } catch {
+                reject(Decision(error), forceClose: head.framing != .none)
+                return
+            }
+        }
         admit()
     }
 
     /// Runs the pipeline for a parsed head; forwards or answers locally.
     private func admit() {
-        rememberForLog(input.readable)
         var context = RequestContext(bytes: input.readable, head: head, peer: peerIP)
         context.tlsPeer = tlsPeer
         context.requestsClientCertificates = requestsClientCertificates
@@ -126,7 +137,8 @@ extension ClientConnection {
         logLine.clear()
         logLine.append(UnsafeRawBufferPointer(rebasing: bytes[head.methodRange]))
         logMethodLength = head.methodRange.count
-        // Path and query (the log drops the query unless `log.access_query`), as for HTTP/2's :path.
+        // Path and query (the log drops the query unless `log.access_query`), as for HTTP/2's
+        // :path; taken before the path is normalized, so it is what the client sent.
         let path = head.path.lowerBound..<(head.query.isEmpty ? head.path.upperBound : head.query.upperBound)
         logLine.append(UnsafeRawBufferPointer(rebasing: bytes[path.lowerBound..<min(path.upperBound, path.lowerBound + 1024)]))
     }

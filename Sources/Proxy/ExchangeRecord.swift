@@ -16,6 +16,11 @@ struct ExchangeRecord {
     var rule: String?
     var networkEvaluated = false
     var note: String?
+    /// The route that decided (nil: no route matched, or none is configured).
+    var route: String?
+    /// The client spelled the path otherwise than its normal form, which is what was judged
+    /// and forwarded (and is logged).
+    var pathNormalized = false
     /// A dry-run layer's refusal that was not applied.
     var wouldDeny: String?
     /// From a valid token: `appid`/`azp` and `oid`.
@@ -37,6 +42,7 @@ struct ExchangeRecord {
         rule = context.networkRule
         networkEvaluated = context.networkEvaluated
         note = context.logNote
+        route = context.route
         wouldDeny = context.wouldDeny
         appID = context.appID
         objectID = context.objectID

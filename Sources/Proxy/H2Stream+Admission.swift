@@ -73,6 +73,8 @@ extension H2Stream {
                 reject(Decision(status: 400, code: "bad_request", message: "malformed request"))
                 return
             }
+            // As for HTTP/1.1: judged and forwarded in its normal spelling, logged as sent (`path`).
+            record.pathNormalized = try head.normalizePath(in: headBytes.mutableReadable)
         } catch {
             reject(Decision(error))
             return

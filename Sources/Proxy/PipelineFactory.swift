@@ -17,6 +17,8 @@ public struct PipelineFactory: Sendable {
     let policy: NetworkPolicy?
     let networkDryRun: Bool
     let auth: AuthSettings?
+    /// Excluded paths, routes and the default requirement, compiled once (with `auth`).
+    let routes: RouteTable?
     let validator: TokenValidator?
     /// Every issuer's current keys: read from files here, fetched ones published into it.
     let keys: SnapshotHolder?
@@ -56,20 +58,21 @@ public struct PipelineFactory: Sendable {
             targets.append(try Self.target(upstream, key: "upstream.url"))
         }
         hasIngress = config.upstream != nil
-        var routes: [EgressFilter.Route] = []
+        var egress: [EgressFilter.Route] = []
         for (index, route) in (config.egress?.routes ?? []).enumerated() {
-            routes.append(EgressFilter.Route(host: Array(route.host.utf8), target: targets.count,
+            egress.append(EgressFilter.Route(host: Array(route.host.utf8), target: targets.count,
                                              source: route.token?.source, scope: route.token?.scope ?? ""))
             targets.append(try Self.target(route.upstream, key: "egress.routes[\(index)].upstream"))
         }
         self.targets = targets
-        egressRoutes = routes
+        egressRoutes = egress
         self.outbound = outbound ?? previous?.outbound
         clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
         policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
         networkDryRun = config.network?.mode == .dryRun
         auth = config.auth
+        routes = config.auth.map { RouteTable(routes: config.routes, excludedPaths: $0.excludedPaths, authorization: $0.authorization) }
         let readiness = previous?.readiness ?? Readiness(ready: true)
         self.readiness = readiness
         guard let auth = config.auth else {
@@ -196,8 +199,8 @@ public struct PipelineFactory: Sendable {
         if let clientCertificate {
             filters.append(ClientCertificateFilter(clientCertificate))
         }
-        if let validator, let keys, let auth {
-            filters.append(TokenFilter(validator: validator, keys: keys.current, settings: auth, refresher: refresher))
+        if let validator, let keys, let auth, let routes {
+            filters.append(TokenFilter(validator: validator, keys: keys.current, settings: auth, routes: routes, refresher: refresher))
         }
         return RequestPipeline(filters: filters)
     }

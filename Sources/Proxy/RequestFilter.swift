@@ -28,6 +28,8 @@ public struct RequestContext {
     public var upstreamHeaders: [String] = []
     /// Extra words for the access log line (e.g. the rule that allowed, `cache_hit`).
     public var logNote: String?
+    /// The route (`routes`) that decided what the token must hold; nil: `auth.authorization`.
+    public var route: String?
     /// A layer in dry-run mode would have refused the request for this reason (the first one);
     /// it went on, and the log and metrics say so.
     public var wouldDeny: String?

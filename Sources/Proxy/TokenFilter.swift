@@ -3,9 +3,15 @@ import EventLoop
 import HTTP1
 import Tokens
 
-/// Pipeline steps 4–7: excluded paths, the bearer token, its validation (cache first), and the
-/// authorization checks. Identity headers for the upstream come from the validated token only;
-/// the client's own copies were already dropped by the HTTP layer whatever happens here.
+/// Pipeline steps 5–8: the route (excluded paths, then `routes`, first match wins), the bearer
+/// token, its authentication (cache first), and the requirement the route picked
+/// (`auth.authorization` where no route matches). Identity headers for the upstream come from
+/// the validated token only; the client's own copies were already dropped by the HTTP layer
+/// whatever happens here.
+///
+/// The route is looked up here rather than in a filter of its own because all it decides is
+/// what this step does (skip the token, or which requirement holds); a separate filter would
+/// only hand its pick over through the request context.
 final class TokenFilter: RequestFilter {
     let name = "token"
     let validator: TokenValidator
@@ -14,20 +20,19 @@ final class TokenFilter: RequestFilter {
     /// Asks for an early key fetch when a token names an unknown kid (rate-limited there).
     let refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?
     let allowAnonymous: Bool
-    let exactPaths: Set<[UInt8]>
-    let prefixes: [[UInt8]]
+    let routes: RouteTable
     /// What a token gets when its issuer has no usable keys (`auth.keys.keys_unavailable_action`).
     let keysUnavailable: Decision
     /// `auth.mode: dry_run`.
     let dryRun: Bool
 
-    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?) {
+    init(validator: TokenValidator, keys: KeySnapshot, settings: AuthSettings, routes: RouteTable,
+         refresher: (@Sendable (_ issuer: String, _ kid: String?) -> Void)?) {
         self.validator = validator
         self.keys = keys
         self.refresher = refresher
         allowAnonymous = settings.unauthenticatedAction == .allowAnonymous
-        exactPaths = Set(settings.excludedPaths.filter { !$0.hasSuffix("/*") }.map { Array($0.utf8) })
-        prefixes = settings.excludedPaths.filter { $0.hasSuffix("/*") }.map { Array($0.dropLast().utf8) }
+        self.routes = routes
         keysUnavailable = settings.keys.keysUnavailableAction == .reject ? Self.rejectUnjudged : Self.retryLater
         dryRun = settings.mode == .dryRun
     }
@@ -47,9 +52,19 @@ final class TokenFilter: RequestFilter {
 
     func evaluate(_ request: inout RequestContext) -> FilterResult {
         let bytes = request.bytes
-        if isExcluded(UnsafeRawBufferPointer(rebasing: bytes[request.head.path])) {
-            request.logNote = "excluded_path"
-            return .continue
+        var requirement = routes.defaultRequirement
+        // With a route's requirement, nobody is not an answer: every route requires something.
+        var anonymousAllowed = allowAnonymous
+        if let index = routes.match(method: UnsafeRawBufferPointer(rebasing: bytes[request.head.methodRange]),
+                                    path: UnsafeRawBufferPointer(rebasing: bytes[request.head.path])) {
+            let route = routes.routes[index]
+            request.route = route.name
+            guard let routeRequirement = route.requirement else {
+                request.logNote = route.note
+                return .continue
+            }
+            requirement = routeRequirement
+            anonymousAllowed = false
         }
         var value: Range<Int>?
         for field in request.head.headers where field.kind == .authorization {
@@ -57,7 +72,7 @@ final class TokenFilter: RequestFilter {
             value = field.value
         }
         guard let value, let token = Self.bearerToken(bytes, value) else {
-            if allowAnonymous {
+            if anonymousAllowed {
                 request.logNote = "anonymous"
                 return .continue
             }
@@ -66,6 +81,7 @@ final class TokenFilter: RequestFilter {
         let now = Double(Sys.wallClock().seconds)
         switch validator.validate(token: UnsafeRawBufferPointer(rebasing: bytes[token]), keys: keys, now: now) {
         case .success(let validated):
+            if let error = requirement.check(validated.identity) { return refuse(Self.decision(for: error), &request) }
             request.upstreamHeaders = validated.identity.upstreamHeaders
             request.logNote = validated.cached ? "cache_hit" : "token_verified"
             request.appID = validated.identity.applicationID
@@ -117,21 +133,5 @@ final class TokenFilter: RequestFilter {
             guard ok else { return nil }
         }
         return start..<value.upperBound
-    }
-
-    /// A path skips the token check only when it is plainly the configured one: no percent
-    /// escapes, backslashes or dot segments that the backend might resolve into another path.
-    func isExcluded(_ path: UnsafeRawBufferPointer) -> Bool {
-        guard !exactPaths.isEmpty || !prefixes.isEmpty else { return false }
-        for (i, b) in path.enumerated() {
-            if b == UInt8(ascii: "%") || b == UInt8(ascii: "\\") { return false }
-            if b == UInt8(ascii: "."), i > 0, path[i - 1] == UInt8(ascii: "/") {
-                let next = i + 1 < path.count ? path[i + 1] : UInt8(ascii: "/")
-                let afterDot = i + 2 < path.count ? path[i + 2] : UInt8(ascii: "/")
-                if next == UInt8(ascii: "/") || (next == UInt8(ascii: ".") && afterDot == UInt8(ascii: "/")) { return false }
-            }
-        }
-        if exactPaths.contains(Array(path)) { return true }
-        return prefixes.contains { path.starts(with: $0) }
     }
 }

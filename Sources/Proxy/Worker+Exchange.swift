@@ -25,7 +25,8 @@ extension Worker {
                 path: UnsafeRawBufferPointer(rebasing: path.prefix(1024)),
                 status: status, decision: decision, clientSource: source, reason: reason,
                 bytesIn: record.bytesIn, bytesOut: record.bytesOut, durationNanos: duration,
-                upstreamNanos: record.upstreamNanos, note: record.note, rule: record.rule,
+                upstreamNanos: record.upstreamNanos, note: record.note, route: record.route,
+                pathNormalized: record.pathNormalized, rule: record.rule,
                 appID: record.appID, objectID: record.objectID, wouldDeny: record.wouldDeny, tls: tls, protocolName: h2 ? "h2" : "http/1.1"
             ))
         }

@@ -100,22 +100,46 @@ struct AllowListPolicy: AuthorizationPolicy {
     }
 }
 
-struct RolesPolicy: AuthorizationPolicy {
-    let required: [String]
-    func check(_ identity: Identity) -> TokenError? {
-        for role in required where !identity.roles.contains(role) {
-            return TokenError("missing_role", "the token lacks a required role", kind: .insufficientScope)
-        }
-        return nil
-    }
-}
+/// Values a multi-valued claim (`roles`, or the words of `scp`) must hold: each listed one
+/// (all-of; one policy per value, so the refusal names the one that is missing), or at least
+/// one of a list (any-of). The refusal texts are built here, once, from the configured names.
+struct RequiredValuesPolicy: AuthorizationPolicy {
+    enum Claim: Sendable {
+        case roles, scopes
 
-struct ScopesPolicy: AuthorizationPolicy {
-    let required: [String]
+        var code: String { self == .roles ? "missing_role" : "missing_scope" }
+        var noun: (one: String, many: String) { self == .roles ? ("role", "roles") : ("scope", "scopes") }
+    }
+
+    let claim: Claim
+    let values: [String]
+    let error: TokenError
+
+    /// The token must hold `value`.
+    static func allOf(_ value: String, _ claim: Claim) -> RequiredValuesPolicy {
+        RequiredValuesPolicy(claim: claim, values: [value],
+                             error: TokenError(claim.code, "the token lacks the \(claim.noun.one) \(printable(value))",
+                                               kind: .insufficientScope))
+    }
+
+    /// The token must hold at least one of `values`.
+    static func anyOf(_ values: [String], _ claim: Claim) -> RequiredValuesPolicy {
+        let list = values.map(printable).joined(separator: ", ")
+        return RequiredValuesPolicy(claim: claim, values: values,
+                                    error: TokenError(claim.code, "the token has none of the \(claim.noun.many) \(list)",
+                                                      kind: .insufficientScope))
+    }
+
     func check(_ identity: Identity) -> TokenError? {
-        for scope in required where !identity.scopes.contains(scope) {
-            return TokenError("missing_scope", "the token lacks a required scope", kind: .insufficientScope)
-        }
-        return nil
+        let held = claim == .roles ? identity.roles : identity.scopes
+        for value in values where held.contains(value) { return nil }
+        return error
+    }
+
+    /// The reason travels in a `WWW-Authenticate` error_description, which may not hold quotes,
+    /// backslashes or anything outside printable ASCII (RFC 6750 §3).
+    static func printable(_ text: String) -> String {
+        String(decoding: text.utf8.map { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") ? $0 : UInt8(ascii: "?") },
+               as: UTF8.self)
     }
 }

@@ -1,8 +1,10 @@
 public import Config
 
-/// Validates bearer tokens for one configuration: issuer by `iss`, key by `kid` from that
-/// issuer's set only, signature, claims, then authorization. Immutable and shared by all
-/// workers; key sets arrive as an immutable ``KeySnapshot`` the caller passes in.
+/// Authenticates bearer tokens for one configuration: issuer by `iss`, key by `kid` from that
+/// issuer's set only, signature, claims. What the caller must then hold is not its business:
+/// the request's ``AuthorizationRequirement`` (`auth.authorization`, or the route's) is checked
+/// by the caller. Immutable and shared by all workers; key sets arrive as an immutable
+/// ``KeySnapshot`` the caller passes in.
 public final class TokenValidator: Sendable {
     struct Issuer: Sendable {
         let name: String
@@ -17,7 +19,6 @@ public final class TokenValidator: Sendable {
     /// Exact issuers by `iss`; templates are few (Entra's v1 and v2) and tried in order after.
     let issuers: [String: Issuer]
     let templates: [Issuer]
-    let authorization: [any AuthorizationPolicy]
     let headers: IdentityHeaderSettings
     let skew: Double
     /// Fetched keys older than this count as unavailable (`auth.keys.max_stale`).
@@ -50,27 +51,19 @@ public final class TokenValidator: Sendable {
         }
         self.issuers = issuers
         self.templates = templates
-        let a = settings.authorization
-        var authorization: [any AuthorizationPolicy] = []
-        if !a.allowedApplications.isEmpty { authorization.append(AllowListPolicy.applications(a.allowedApplications)) }
-        if !a.allowedPrincipals.isEmpty { authorization.append(AllowListPolicy.principals(a.allowedPrincipals)) }
-        if !a.allowedTenants.isEmpty { authorization.append(AllowListPolicy.tenants(a.allowedTenants)) }
-        if !a.requiredRoles.isEmpty { authorization.append(RolesPolicy(required: a.requiredRoles)) }
-        if !a.requiredScopes.isEmpty { authorization.append(ScopesPolicy(required: a.requiredScopes)) }
-        self.authorization = authorization
         self.skew = skew
         maxStale = Double(settings.keys.maxStale.components.seconds)
         headers = IdentityHeaderSettings(easyAuth: settings.identityHeaders == .easyAuth, claimHeaders: settings.claimHeaders)
         cache = TokenCache(capacity: settings.cache.maxEntries)
     }
 
-    /// Validates a compact JWS. A cache hit skips parsing and the signature but still checks
-    /// expiry and not-before against `now` and still runs authorization.
+    /// Authenticates a compact JWS. A cache hit skips parsing and the signature but still checks
+    /// expiry and not-before against `now`. Authorization is the caller's next step.
     public func validate(token: UnsafeRawBufferPointer, keys: KeySnapshot, now: Double) -> Result<Validated, TokenError> {
         if let identity = cache.lookup(token) {
             if now > identity.expiresAt + skew { return .failure(TokenError("token_expired", "the token has expired")) }
             if let nbf = identity.notBefore, nbf > now + skew { return .failure(TokenError("token_not_yet_valid", "the token is not valid yet")) }
-            return authorize(identity).map { Validated(identity: $0, cached: true) }
+            return .success(Validated(identity: identity, cached: true))
         }
         let jws: CompactJWS
         do {
@@ -125,7 +118,7 @@ public final class TokenValidator: Sendable {
         let nbf = jws.claims["nbf"]?.number
         let identity = Identity(issuer: iss, claims: jws.claims, expiresAt: exp, notBefore: nbf, headers: headers)
         cache.insert(token, identity, keyID: issuer.name + " " + (key.kid ?? key.x5t ?? "-"))
-        return authorize(identity).map { Validated(identity: $0, cached: false) }
+        return .success(Validated(identity: identity, cached: false))
     }
 
     /// The configured issuer a token's `iss` names: an exact one, or a multi-tenant template
@@ -149,14 +142,6 @@ public final class TokenValidator: Sendable {
             return .success(issuer)
         }
         return .failure(TokenError("issuer_not_trusted", "the token's issuer is not trusted here"))
-    }
-
-    @inline(__always)
-    func authorize(_ identity: Identity) -> Result<Identity, TokenError> {
-        for policy in authorization {
-            if let error = policy.check(identity) { return .failure(error) }
-        }
-        return .success(identity)
     }
 }
 

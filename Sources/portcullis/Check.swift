@@ -169,6 +169,29 @@ enum EffectiveSettings {
             }
             lines.append("  issuer      \(issuer.issuer)  audiences [\(issuer.audiences.joined(separator: ", "))]  \(source)")
         }
+        if let auth = c.auth {
+            if !auth.excludedPaths.isEmpty {
+                lines.append("  excluded    \(auth.excludedPaths.joined(separator: " "))  no token (before any route)")
+            }
+            lines.append("  authorize   \(auth.authorization.summary)\(c.routes.isEmpty ? "" : " (where no route matches)")")
+        }
+        lines += routeTable(c)
         return lines.joined(separator: "\n")
+    }
+
+    /// `routes` in the order they are tried, one line each: paths, methods, requirement.
+    static func routeTable(_ c: PortcullisConfig) -> [String] {
+        guard !c.routes.isEmpty else { return [] }
+        var lines = ["routes        first match wins, on the normalized path" + (c.auth == nil
+            ? "; there is no auth section, so no token is checked anywhere and no route changes anything"
+            : "; a path no route matches keeps auth.authorization")]
+        let width = min(24, c.routes.map(\.name.count).max() ?? 0)
+        for (index, route) in c.routes.enumerated() {
+            let methods = route.methods.isEmpty ? "every method"
+                : route.methods.joined(separator: " ") + (route.methods.contains("GET") && !route.methods.contains("HEAD") ? " (+HEAD)" : "")
+            lines.append("  \(index + 1). \(route.name.padding(toLength: max(width, route.name.count), withPad: " ", startingAt: 0))  "
+                         + "\(route.paths.joined(separator: " "))  \(methods)  \(route.summary)")
+        }
+        return lines
     }
 }

@@ -30,7 +30,7 @@ struct AccessLogTests {
     }
 
     /// Runs the proxy with `log` settings, sends `requests`, stops it, returns its JSON lines.
-    static func lines(log: String, requests: [String]) throws -> [[String: Any]] {
+    static func lines(log: String, requests: [String], extra: String = "") throws -> [[String: Any]] {
         let setup = try keys()
         defer { try? FileManager.default.removeItem(atPath: setup.directory) }
         let backendPort = ReloadTests.freePort(), port = ReloadTests.freePort()
@@ -46,6 +46,7 @@ struct AccessLogTests {
           rules: [{name: loopback, priority: 1, action: allow, cidrs: [127.0.0.0/8, 192.0.2.0/24]}]
         auth:
           issuers: [{issuer: "https://issuer.test/", jwks_file: "\(setup.directory)/jwks.json", audiences: [api://b], algorithms: [ES256]}]
+        \(extra)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let backend = Process()
         backend.executableURL = CLITests.binary
@@ -113,5 +114,36 @@ struct AccessLogTests {
         ])
         #expect(!lines.contains { ($0["path"] as? String)?.hasPrefix("/allowed") == true })
         #expect(lines.contains { ($0["path"] as? String) == "/refused?y=2" }, "\(lines)")
+    }
+
+    /// Which route decided, and a path that arrived spelled otherwise than it was judged: the
+    /// line keeps the client's spelling and says it was normalized.
+    @Test func linesNameTheRouteThatDecidedAndKeepTheClientsSpelling() throws {
+        let lines = try Self.lines(log: "{access: true}", requests: [
+            "GET /open/../admin/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer $TOKEN\r\nConnection: close\r\n\r\n",
+            "GET /open/file HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "GET /elsewhere HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer $TOKEN\r\nConnection: close\r\n\r\n",
+            "GET /open/%2e%2e/%2e%2e/etc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        ], extra: """
+        routes:
+          - {name: admin, paths: [/admin/*], require: {roles: {any_of: [Admin, Operator]}}}
+          - {name: open, paths: [/open/*], auth: none}
+        """)
+        let admin = try #require(lines.first { ($0["path"] as? String) == "/open/../admin/x" }, "\(lines)")
+        #expect(admin["status"] as? Int == 403)
+        #expect(admin["reason"] as? String == "missing_role")
+        #expect(admin["route"] as? String == "admin")
+        #expect(admin["path_normalized"] as? Bool == true)
+        let open = try #require(lines.first { ($0["path"] as? String) == "/open/file" })
+        #expect(open["status"] as? Int == 200)
+        #expect(open["route"] as? String == "open")
+        #expect(open["note"] as? String == "auth_none")
+        #expect(open["path_normalized"] == nil)
+        let elsewhere = try #require(lines.first { ($0["path"] as? String) == "/elsewhere" })
+        #expect(elsewhere["status"] as? Int == 200)
+        #expect(elsewhere["route"] == nil, "no route matched: auth.authorization decided")
+        let climbing = try #require(lines.first { ($0["path"] as? String) == "/open/%2e%2e/%2e%2e/etc" })
+        #expect(climbing["status"] as? Int == 400)
+        #expect(climbing["reason"] as? String == "path_not_normalizable")
     }
 }

@@ -88,6 +88,35 @@ struct CLITests {
         #expect(result.stdout.contains("connect 2.0 seconds") || result.stdout.contains("connect 2 seconds"))
     }
 
+    @Test func checkPrintsTheRouteTableInOrder() throws {
+        let path = try writeConfig("""
+        listeners: [{address: "127.0.0.1:18998"}]
+        upstream: {url: "http://127.0.0.1:8000"}
+        auth:
+          excluded_paths: [/healthz]
+          issuers: [{issuer: "https://issuer.test/", jwks_url: "http://127.0.0.1:1/keys", audiences: [api://b]}]
+          authorization: {required_roles: [Data.Read]}
+        routes:
+          - name: admin
+            paths: [/admin/*]
+            methods: [POST, DELETE]
+            require: {roles: {all_of: [Admin]}, scopes: {any_of: [a, b]}, applications: [app-1]}
+          - {paths: [/reports/*, /summary], methods: [GET], require: {roles: {any_of: [Reader, Auditor]}}}
+          - {paths: [/public/*], auth: none}
+        """)
+        let result = try run(["check", "--config", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("routes        first match wins") }, "\(result.stdout)")
+        #expect(Array(lines[(start + 1)...].prefix(3)) == [
+            "  1. admin      /admin/*  POST DELETE  require roles all of [Admin]; scopes any of [a, b]; applications [app-1]",
+            "  2. routes[1]  /reports/* /summary  GET (+HEAD)  require roles any of [Reader, Auditor]",
+            "  3. routes[2]  /public/*  every method  auth: none (no token; network rules still apply)",
+        ])
+        #expect(result.stdout.contains("  excluded    /healthz  no token (before any route)"))
+        #expect(result.stdout.contains("  authorize   roles all of [Data.Read] (where no route matches)"))
+    }
+
     @Test func busyPortFailsAtStartupWithANamedError() throws {
         let (holder, port) = Loopback.listen(backlog: 1)
         defer { close(holder) }

@@ -43,7 +43,7 @@ struct AuthConfigTests {
         #expect(auth.issuers[0].algorithms == ["RS256"])
         #expect(auth.issuers[0].keySource == .discovery(url: "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration"))
         #expect(auth.issuers[1].keySource == .jwksFile(path: "config/jwks.json"))
-        #expect(auth.authorization.requiredRoles == ["Data.Read"])
+        #expect(auth.authorization.roles == RequiredValues(allOf: ["Data.Read"]))
         #expect(auth.identityHeaders == IdentityHeadersAlias.none)
         #expect(auth.claimHeaders.first?.header == "x-caller-app")
         #expect(auth.claimHeaders.first?.claim == "azp")

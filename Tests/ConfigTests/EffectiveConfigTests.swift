@@ -30,6 +30,12 @@ struct EffectiveConfigTests {
         - {issuer: local, jwks_file: /etc/portcullis/jwks.json, audiences: [api://b]}
       claim_headers: {x-caller-app: azp}
       keys: {fetch_timeout: 1500ms}
+    routes:
+      - name: admin
+        paths: [/admin/*]
+        methods: [POST]
+        require: {roles: {all_of: [Admin], any_of: [A, B]}, scopes: [s], applications: [app], principals: [p], tenants: [t]}
+      - {paths: [/public/*], auth: none}
     client_certificate: {allowed: ["uri:spiffe://example.org/a"]}
     readiness_path: /.portcullis/ready
     admin: {address: 127.0.0.1:9901}
@@ -124,6 +130,14 @@ struct EffectiveConfigTests {
         "UpstreamSettings.protocolVersion": "protocol", "UpstreamSettings.host": "url",
         "UpstreamSettings.port": "url", "UpstreamSettings.secure": "url",
         "IssuerSettings.keySource": "jwks_file", "Rule.key": nil, "Rule.line": nil,
+        "AuthorizationSettings.roles": "required_roles", "AuthorizationSettings.scopes": "required_scopes",
+        "RouteSettings.requirement": "require",
+    ]
+    /// A route's `require` spells `auth.authorization`'s keys shorter: looked up when the main name is absent.
+    static let alternates: [String: String] = [
+        "AuthorizationSettings.roles": "roles", "AuthorizationSettings.scopes": "scopes",
+        "AuthorizationSettings.allowedApplications": "applications", "AuthorizationSettings.allowedPrincipals": "principals",
+        "AuthorizationSettings.allowedTenants": "tenants",
     ]
     /// Values that are written as one JSON value, not walked into.
     static let leaves: Set<String> = ["Duration", "LocatedValue", "SocketAddressSettings", "HeaderCondition", "String"]
@@ -140,7 +154,7 @@ struct EffectiveConfigTests {
             } else {
                 key = snakeCase(label)
             }
-            guard let sub = json[key] else {
+            guard let sub = json[key] ?? Self.alternates["\(typeName).\(label)"].flatMap({ json[$0] }) else {
                 missing.append("\(path)\(typeName).\(label) (\(key))")
                 continue
             }

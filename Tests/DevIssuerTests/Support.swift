@@ -34,6 +34,7 @@ func aadsts(_ answer: TestHTTP.Answer) -> Int? {
 /// for an https issuer.
 struct IngressCheck {
     let validator: TokenValidator
+    let requirement: AuthorizationRequirement
     let keys: KeySnapshot
 
     init(issuer: String, discovery: String, audience: String, requiredRoles: [String] = [], ca: String? = nil) throws {
@@ -58,11 +59,13 @@ struct IngressCheck {
         fetcher.stop()
         guard let set = published.withLock({ $0 }) else { throw CheckError("the keys were not fetched") }
         validator = TokenValidator(auth)
+        requirement = AuthorizationRequirement(auth.authorization)
         keys = KeySnapshot(sets: [issuer: set])
     }
 
     func validate(_ token: String) -> Result<Validated, TokenError> {
         Array(token.utf8).withUnsafeBytes { validator.validate(token: $0, keys: keys, now: Date().timeIntervalSince1970) }
+            .flatMap(requirement.authorize)
     }
 }
 

@@ -10,6 +10,8 @@ struct ValidationTests {
 
     struct Setup {
         let validator: TokenValidator
+        /// `auth.authorization`, checked after authentication as the proxy does.
+        let requirement: AuthorizationRequirement
         let keys: KeySnapshot
         let rsa: SigningKey
         let ec: SigningKey
@@ -35,7 +37,7 @@ struct ValidationTests {
         """)
         let auth = try #require(config.auth)
         let validator = TokenValidator(auth, secrets: [issuer: Array(repeating: 7, count: 32)])
-        return Setup(validator: validator, keys: KeySnapshot(sets: [issuer: try KeySet.parse(jwks: jwks)]), rsa: rsa, ec: ec, ed: ed)
+        return Setup(validator: validator, requirement: AuthorizationRequirement(auth.authorization), keys: KeySnapshot(sets: [issuer: try KeySet.parse(jwks: jwks)]), rsa: rsa, ec: ec, ed: ed)
     }
 
     static func claims(_ overrides: [String: String] = [:], drop: [String] = []) -> String {
@@ -60,6 +62,7 @@ struct ValidationTests {
     func check(_ s: Setup, _ token: String, at now: Double = ValidationTests.now) -> Result<Validated, TokenError> {
         var token = token
         return token.withUTF8 { s.validator.validate(token: UnsafeRawBufferPointer($0), keys: s.keys, now: now) }
+            .flatMap(s.requirement.authorize)
     }
 
     func code(_ s: Setup, _ token: String, at now: Double = ValidationTests.now) -> String {

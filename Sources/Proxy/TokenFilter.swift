@@ -120,8 +120,9 @@ final class TokenFilter: RequestFilter {
     /// `Bearer <token>`, scheme in any case, the token made of base64url characters and dots.
     static func bearerToken(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> Range<Int>? {
         guard value.count > 7 else { return nil }
-        let scheme: [UInt8] = Array("bearer".utf8)
-        for i in 0..<6 where bytes[value.lowerBound + i] | 0x20 != scheme[i] { return nil }
+        // A StaticString's bytes: an Array here was an allocation on every request with a token.
+        let scheme: StaticString = "bearer"
+        for i in 0..<6 where bytes[value.lowerBound + i] | 0x20 != scheme.utf8Start[i] { return nil }
         var start = value.lowerBound + 6
         guard bytes[start] == 0x20 else { return nil }
         while start < value.upperBound, bytes[start] == 0x20 { start += 1 }

@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher", "TestSupport"],
                     // Fixtures: ms_clients.py, MSAL Python and azure-identity against the dev issuer.
                     resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
+        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "KeyFetcher", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),

@@ -13,6 +13,7 @@ extension PortcullisConfig {
     var effectiveTree: JSONValue {
         let upstreamJSON: JSONValue = upstream?.json ?? .null
         let egressJSON: JSONValue = egress?.json ?? .null
+        let ipSetsJSON: JSONValue = .object(ipSets.map { ($0.name, $0.json) })
         return .object([
             ("listeners", .array(listeners.map(\.json))),
             ("upstream", upstreamJSON),
@@ -23,6 +24,7 @@ extension PortcullisConfig {
             ("log", log.json),
             ("client_ip", clientIP?.json ?? .null),
             ("network", network?.json ?? .null),
+            ("ip_sets", ipSetsJSON),
             ("auth", auth?.json ?? .null),
             ("client_certificate", clientCertificate?.json ?? .null),
             ("readiness_path", .optional(readinessPath)),
@@ -166,6 +168,7 @@ private extension NetworkSettings {
                     ("priority", .int(rule.priority)),
                     ("action", .string(rule.action.rawValue)),
                     ("cidrs", .strings(rule.cidrs.map(\.value))),
+                    ("ip_sets", .strings(rule.ipSets.map(\.value))),
                     ("headers", .object(rule.headers.map { ($0.name, .strings($0.values)) })),
                 ])
             })),
@@ -233,5 +236,23 @@ private extension IssuerSettings {
 private extension ClientCertificateSettings {
     var json: JSONValue {
         .object([("allowed", .strings(allowed.map(\.text))), ("forward_header", .string(forwardHeader))])
+    }
+}
+
+private extension IPSetSettings {
+    var json: JSONValue {
+        var url: String?, file: String?
+        switch source {
+        case .url(let address): url = redactingUserinfo(address)
+        case .file(let path): file = path
+        }
+        return .object([
+            ("url", .optional(url)),
+            ("file", .optional(file)),
+            ("format", .string(format.rawValue)),
+            ("tag", .optional(tag)),
+            ("refresh", .string(refresh.configText)),
+            ("ca", .optional(ca?.value)),
+        ])
     }
 }

@@ -28,9 +28,9 @@ public final class ProxyServer: @unchecked Sendable {
     private let drained = DrainCounter()
     /// Connection objects alive across all workers (a closed connection must leave none).
     public let live: LiveObjects
-    private let state: Mutex<ServerState>
-    /// Reloads one at a time (SIGHUP and the file watch may both ask).
-    private let reloading = Mutex(())
+    let state: Mutex<ServerState>
+    /// Reloads one at a time (SIGHUP and the file watch may both ask); IP-set loads take it too.
+    let reloading = Mutex(())
     private let relay: FetcherRelay
     /// Every metric; each worker writes its own shard, the key fetcher's thread and the
     /// reloads (one at a time) each one more.
@@ -329,40 +329,6 @@ public final class ProxyServer: @unchecked Sendable {
         if let count = try? metrics.jwksKeys.series([issuer]) { fetcherShard.set(count, Double(keys)) }
     }
 
-    // MARK: IP sets
-
-    /// Starts loading the configuration's IP sets, refreshed on the loader's own thread. With
-    /// `waitForFirstLoad` (at startup, before serving) every set that has nothing yet is loaded
-    /// here first, each bounded by ``IPSetLoader/fetchTimeout``. Returns whether every set
-    /// has loaded; one that has not fails closed until it does, and readiness names it.
-    @discardableResult
-    public func startIPSets(waitForFirstLoad: Bool = true) -> Bool {
-        let (factory, existing) = state.withLock { ($0.factory, $0.ipSetLoader) }
-        guard existing == nil, !factory.ipSetSources.isEmpty else { return factory.loadedIPSetNames.count == factory.ipSetSources.count }
-        let loader = IPSetLoader(sources: factory.ipSetSources, holding: factory.loadedIPSetNames) { [weak self] source, report in
-            self?.ipSetReported(source, report)
-        }
-        state.withLock { $0.ipSetLoader = loader }
-        loader.start(waitForFirstLoad: waitForFirstLoad)
-        let current = state.withLock { $0.factory }
-        return current.loadedIPSetNames.count == current.ipSetSources.count
-    }
-
-    /// A load ended on the loader's thread (or at startup). Taken under the reload lock, so a
-    /// set is applied to the configuration in effect and never lost to a reload that copied
-    /// the sets a moment before; the recompiled rules go to every worker.
-    private func ipSetReported(_ source: IPSetSource, _ report: IPSetLoader.Report) {
-        reloading.withLock { _ in
-            let factory = state.withLock { $0.factory }
-            switch report {
-            case .loaded(let set):
-                if let policy = factory.ipSetLoaded(set, from: source) { publish(policy) }
-            case .failed(let reason):
-                factory.ipSetFailed(source, reason: reason)
-            }
-        }
-    }
-
     /// Hands recompiled network rules to every worker; each swaps them in on its own loop.
     func publish(_ policy: NetworkPolicy) {
         for worker in workers {
@@ -501,20 +467,6 @@ private final class CacheInEffect: Sendable {
     var current: TokenCache? {
         get { cache.withLock { $0 } }
         set { cache.withLock { $0 = newValue } }
-    }
-}
-
-/// The network rules in effect, for the scrape thread's IP-set gauges.
-private final class IPSetsInEffect: Sendable {
-    private let rules: Mutex<NetworkRules?>
-    init(_ rules: NetworkRules?) { self.rules = Mutex(rules) }
-    var current: NetworkRules? {
-        get { rules.withLock { $0 } }
-        set { rules.withLock { $0 = newValue } }
-    }
-
-    var samples: [PortcullisMetrics.IPSetSample] {
-        (current?.sets ?? []).map { ($0.source.name, $0.loaded?.prefixes.count ?? 0, $0.loaded?.loadedAt) }
     }
 }
 

@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Each load (on the loader's thread, or a reload's) compiles a new immutable ``NetworkPolicy``
 /// here, off the loops; the server hands it to every worker, which swaps it in between two
-/// events. Readiness follows the sets: not ready while any has not loaded.
+/// events. Readiness follows the sets once the configuration is in effect: not ready while any
+/// has not loaded.
 final class NetworkRules: Sendable {
     /// One configured set: what it is, what it last loaded, and why its last load failed.
     struct SetState: Sendable {
@@ -52,13 +53,15 @@ final class NetworkRules: Sendable {
         self.settings = settings
         self.readiness = readiness
         state = Mutex(State(sets: states, policy: policy))
-        readiness.setUnloadedIPSets(Self.unloaded(states))
     }
 
     /// The rules as compiled with the sets loaded so far.
     var policy: NetworkPolicy { state.withLock { $0.policy } }
 
     var sets: [SetState] { state.withLock { $0.sets } }
+
+    /// The sets with nothing loaded, each with its last failure: what readiness reports.
+    var unloaded: [(name: String, failure: String?)] { state.withLock { Self.unloaded($0.sets) } }
 
     /// Takes a set the loader brought. Returns the recompiled policy for the workers; nil when
     /// the set is not one of this configuration's (a reload changed it meanwhile) or its

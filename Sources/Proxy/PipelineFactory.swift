@@ -76,11 +76,8 @@ public struct PipelineFactory: Sendable {
         auth = config.auth
         let readiness = previous?.readiness ?? Readiness(ready: true)
         self.readiness = readiness
-        if let settings = config.network {
-            network = try NetworkRules(settings, sets: config.ipSets, previous: previous?.network, readiness: readiness, load: loadIPSet)
-        } else {
-            network = nil
-            readiness.setUnloadedIPSets([])
+        network = try config.network.map { (settings) throws(ConfigError) in
+            try NetworkRules(settings, sets: config.ipSets, previous: previous?.network, readiness: readiness, load: loadIPSet)
         }
         guard let auth = config.auth else {
             validator = nil
@@ -89,6 +86,7 @@ public struct PipelineFactory: Sendable {
             fetchedSources = []
             maxStale = 0
             readiness.set(true)
+            readiness.setUnloadedIPSets(network?.unloaded ?? [])
             return
         }
         var fetched: [KeyFetcher.Source] = []
@@ -144,7 +142,16 @@ public struct PipelineFactory: Sendable {
         keys = SnapshotHolder(KeySnapshot(sets: sets, fetchedAt: fetchedAt))
         maxStale = Double(auth.keys.maxStale.components.seconds)
         fetchedSources = fetched
+        // Last, once nothing can throw: a file refused halfway leaves readiness as it was.
         readiness.set(fetched.allSatisfy { sets[$0.issuer] != nil })
+        readiness.setUnloadedIPSets(network?.unloaded ?? [])
+    }
+
+    /// Says again what this configuration has loaded, after a reload that compiled (and so
+    /// re-evaluated readiness) was refused later, binding a listener.
+    func reassertReadiness() {
+        readiness.set(fetchedSources.allSatisfy { keys?.current.sets[$0.issuer] != nil })
+        readiness.setUnloadedIPSets(network?.unloaded ?? [])
     }
 
     /// A fetched key set arrived: it joins the snapshot, cache entries of keys that are gone

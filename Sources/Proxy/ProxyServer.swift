@@ -251,6 +251,7 @@ public final class ProxyServer: @unchecked Sendable {
             let wanted = Set(Self.listenerKeys(config))
             opened = try Self.openListeners(config, keep: bound.filter { wanted.contains($0.key) }, workers: workers.count)
         } catch {
+            previous.reassertReadiness()
             throw .server(error)
         }
         let relay = relay

@@ -200,6 +200,32 @@ struct IPSetProxyTests {
         #expect(provider.count("/b.txt") == 1 && provider.count("/a.txt") == 1)
     }
 
+    /// A reload that compiles but is refused (a listener's port is taken) leaves readiness as the
+    /// configuration still in effect has it, not as the refused one would have.
+    @Test func aRefusedReloadLeavesReadinessAsItWas() throws {
+        let provider = TestHTTPServer()
+        defer { provider.stop() }
+        provider.set("/a.txt", .init(body: Array("127.0.0.2/32\n".utf8)))
+        let busy = Loopback.listen()
+        defer { close(busy.fd) }
+        let backend = try DemoBackendHandle()
+        let (server, loaded) = try Self.serve(try Self.config(backend: backend.port, sets: "  a: {url: \"\(provider.url("/a.txt"))\", format: cidr_list}",
+                                                              rules: "    - {name: a, priority: 1, action: allow, ip_sets: [a]}"))
+        defer { server.shutdown(drainMillis: 200) }
+        #expect(loaded && server.isReady)
+        let refused = try PortcullisConfig.parse(yaml: """
+        listeners: [{address: "127.0.0.1:0"}, {address: "127.0.0.1:\(busy.port)"}]
+        upstream: {url: "http://127.0.0.1:\(backend.port)"}
+        ip_sets: {missing: {url: "\(provider.url("/missing.txt"))", format: cidr_list}}
+        network: {rules: [{name: m, priority: 1, action: allow, ip_sets: [missing]}]}
+        """)
+        #expect(throws: ProxyServer.ReloadError.self) { try server.reload(refused) }
+        #expect(provider.count("/missing.txt") == 1)
+        #expect(server.isReady)
+        #expect(server.unmetReadiness().isEmpty, "\(server.unmetReadiness())")
+        #expect(try Self.status(server, from: "127.0.0.2") == 200)
+    }
+
     @Test func aFileSetIsReadBeforeServingAndReReadAtEachRefresh() throws {
         let path = NSTemporaryDirectory() + "portcullis-set-\(getpid()).txt"
         defer { unlink(path) }

@@ -44,18 +44,8 @@ public struct IPSetSettings: Sendable, Equatable {
 
     /// Decodes the `ip_sets` mapping of name → settings, in file order.
     static func decodeAll(_ node: ConfigNode) throws(ConfigError) -> [IPSetSettings] {
-        var map = try node.mapping()
         var sets: [IPSetSettings] = []
-        for name in map.keys {
-            guard let entry = map.optional(name) else {
-                throw ConfigError(key: node.child(name), line: node.line, reason: "the ip set needs its settings (url or file, and format)")
-            }
-            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-                throw entry.error("'\(name)' is not an ip set name; use letters, digits, '-', '_' and '.'")
-            }
-            sets.append(try decode(entry, name: name))
-        }
-        try map.finish()
+        for (name, entry) in try node.namedEntries("ip set", needs: "url or file, and format") { sets.append(try decode(entry, name: name)) }
         return sets
     }
 

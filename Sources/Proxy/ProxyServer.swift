@@ -332,12 +332,16 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Hands recompiled network rules to every worker; each swaps them in on its own loop.
     func publish(_ policy: NetworkPolicy) {
+        onEveryWorkersFilters { ($0 as? NetworkFilter)?.policy = policy }
+    }
+
+    /// Runs `change` on each filter of every worker's chain, on that worker's own loop, between
+    /// two events: how a new immutable snapshot reaches the request path without a lock.
+    private func onEveryWorkersFilters(_ change: @escaping @Sendable (any RequestFilter) -> Void) {
         for worker in workers {
             let box = WorkerRef(worker)
             worker.loop.execute {
-                for filter in box.worker.pipeline.filters {
-                    if let network = filter as? NetworkFilter { network.policy = policy }
-                }
+                for filter in box.worker.pipeline.filters { change(filter) }
             }
         }
     }
@@ -399,14 +403,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Hands a new key snapshot to every worker; each swaps it in on its own loop.
     func publish(_ snapshot: KeySnapshot) {
-        for worker in workers {
-            let box = WorkerRef(worker)
-            worker.loop.execute {
-                for filter in box.worker.pipeline.filters {
-                    if let tokens = filter as? TokenFilter { tokens.keys = snapshot }
-                }
-            }
-        }
+        onEveryWorkersFilters { ($0 as? TokenFilter)?.keys = snapshot }
     }
 
     /// Starts one thread per worker.

@@ -76,6 +76,8 @@ public struct PipelineFactory: Sendable {
         auth = config.auth
         let readiness = previous?.readiness ?? Readiness(ready: true)
         self.readiness = readiness
+        // As for issuers: a CA file that cannot be read is a config error now, not a failed fetch later.
+        for set in config.ipSets { try set.ca?.requireReadable("the CA bundle") }
         network = try config.network.map { (settings) throws(ConfigError) in
             try NetworkRules(settings, sets: config.ipSets, previous: previous?.network, readiness: readiness, load: loadIPSet)
         }

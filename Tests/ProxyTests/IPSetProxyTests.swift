@@ -200,6 +200,16 @@ struct IPSetProxyTests {
         #expect(provider.count("/b.txt") == 1 && provider.count("/a.txt") == 1)
     }
 
+    @Test func anUnreadableCAIsAConfigErrorNamingItsKey() throws {
+        let config = try Self.config(backend: 1, sets: "  s: {url: \"https://lists.example/s.txt\", format: cidr_list, ca: /nonexistent/ca.pem}",
+                                     rules: "    - {name: s, priority: 1, action: allow, ip_sets: [s]}")
+        #expect {
+            _ = try PipelineFactory(config: config)
+        } throws: { error in
+            (error as? ConfigError)?.key == "ip_sets.s.ca"
+        }
+    }
+
     /// A reload that compiles but is refused (a listener's port is taken) leaves readiness as the
     /// configuration still in effect has it, not as the refused one would have.
     @Test func aRefusedReloadLeavesReadinessAsItWas() throws {

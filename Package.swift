@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "NetworkPolicy", targets: ["NetworkPolicy"]),
         .library(name: "Tokens", targets: ["Tokens"]),
         .library(name: "KeyFetcher", targets: ["KeyFetcher"]),
+        .library(name: "IPSets", targets: ["IPSets"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Transport", targets: ["Transport"]),
         .library(name: "Metrics", targets: ["Metrics"]),
@@ -74,9 +75,16 @@ let package = Package(
             dependencies: ["Tokens", "Config", "CCurl", "CShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Named IP sets: their documents parsed (Service Tags JSON, CIDR lists) and kept fresh on
+        // the key fetcher's schedule machinery, off the loops.
+        .target(
+            name: "IPSets",
+            dependencies: ["Config", "NetworkPolicy", "KeyFetcher", "Tokens", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Proxy",
-            dependencies: ["EventLoop", "Transport", "HTTP1", "HTTP2", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "Metrics", "CShims"],
+            dependencies: ["EventLoop", "Transport", "HTTP1", "HTTP2", "Config", "NetworkPolicy", "Tokens", "KeyFetcher", "IPSets", "Metrics", "CShims"],
             swiftSettings: hotPath
         ),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -100,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "Admin", "DevIssuer", "TokenSources",
+                "Config", "Proxy", "EventLoop", "DemoBackend", "NetworkPolicy", "Tokens", "KeyFetcher", "IPSets", "Admin", "DevIssuer", "TokenSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,6 +121,7 @@ let package = Package(
         .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "Config"], swiftSettings: strict),
         // A loopback HTTP server that plays an identity provider, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["EventLoop"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "IPSetsTests", dependencies: ["IPSets", "Config", "NetworkPolicy", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KeyFetcherTests", dependencies: ["KeyFetcher", "Tokens", "Config", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Config", "COpenSSL"], resources: [.copy("Fixtures")], swiftSettings: strict),
         // Runs the built executable; depending on it makes `swift build --build-tests` build it.
@@ -123,13 +132,13 @@ let package = Package(
         .testTarget(name: "DevIssuerTests", dependencies: ["DevIssuer", "IssuerTestSupport", "Tokens", "Config", "KeyFetcher", "TestSupport"],
                     // Fixtures: ms_clients.py, MSAL Python and azure-identity against the dev issuer.
                     resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
+        .testTarget(name: "TokenSourcesTests", dependencies: ["TokenSources", "KeyFetcher", "IssuerTestSupport", "DevIssuer", "Tokens", "Config", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "TestSupport"],
+            dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "IPSets", "TestSupport"],
             // Fixtures: the Python peers of the HTTP/2 flood, gRPC and upstream-TLS tests.
             resources: [.copy("Fixtures")],
             swiftSettings: strict

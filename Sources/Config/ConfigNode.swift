@@ -85,6 +85,25 @@ struct ConfigNode {
         return result
     }
 
+    /// The entries of a mapping whose keys are names the file chooses (`token_sources`,
+    /// `ip_sets`), in file order: each name of letters, digits, '-', '_' and '.', each with
+    /// settings. `what` names an entry in errors ("source"); `needs` says what it must hold.
+    func namedEntries(_ what: String, needs: String) throws(ConfigError) -> [(name: String, node: ConfigNode)] {
+        var map = try mapping()
+        var entries: [(name: String, node: ConfigNode)] = []
+        for name in map.keys {
+            guard let entry = map.optional(name) else {
+                throw ConfigError(key: child(name), line: line, reason: "the \(what) needs its settings (\(needs))")
+            }
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw entry.error("'\(name)' is not \(what.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(what) name; use letters, digits, '-', '_' and '.'")
+            }
+            entries.append((name, entry))
+        }
+        try map.finish()
+        return entries
+    }
+
     static func parseDuration(_ text: String) -> Duration? {
         if text == "0" { return .zero }
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]

@@ -14,6 +14,7 @@ extension PortcullisConfig {
         let upstreamJSON: JSONValue = upstream?.json ?? .null
         let egressJSON: JSONValue = egress?.json ?? .null
         let routesJSON: JSONValue = .array(routes.map(\.json))
+        let ipSetsJSON: JSONValue = .object(ipSets.map { ($0.name, $0.json) })
         return .object([
             ("listeners", .array(listeners.map(\.json))),
             ("upstream", upstreamJSON),
@@ -24,6 +25,7 @@ extension PortcullisConfig {
             ("log", log.json),
             ("client_ip", clientIP?.json ?? .null),
             ("network", network?.json ?? .null),
+            ("ip_sets", ipSetsJSON),
             ("auth", auth?.json ?? .null),
             ("routes", routesJSON),
             ("client_certificate", clientCertificate?.json ?? .null),
@@ -168,6 +170,7 @@ private extension NetworkSettings {
                     ("priority", .int(rule.priority)),
                     ("action", .string(rule.action.rawValue)),
                     ("cidrs", .strings(rule.cidrs.map(\.value))),
+                    ("ip_sets", .strings(rule.ipSets.map(\.value))),
                     ("headers", .object(rule.headers.map { ($0.name, .strings($0.values)) })),
                 ])
             })),
@@ -259,5 +262,23 @@ private extension IssuerSettings {
 private extension ClientCertificateSettings {
     var json: JSONValue {
         .object([("allowed", .strings(allowed.map(\.text))), ("forward_header", .string(forwardHeader))])
+    }
+}
+
+private extension IPSetSettings {
+    var json: JSONValue {
+        var url: String?, file: String?
+        switch source {
+        case .url(let address): url = redactingUserinfo(address)
+        case .file(let path): file = path
+        }
+        return .object([
+            ("url", .optional(url)),
+            ("file", .optional(file)),
+            ("format", .string(format.rawValue)),
+            ("tag", .optional(tag)),
+            ("refresh", .string(refresh.configText)),
+            ("ca", .optional(ca?.value)),
+        ])
     }
 }

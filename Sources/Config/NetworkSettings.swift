@@ -11,18 +11,22 @@ public struct NetworkSettings: Sendable, Equatable {
         public var priority: Int
         public var action: Action
         public var cidrs: [LocatedValue]
+        /// Names of `ip_sets` whose prefixes the rule matches as well as its `cidrs`; each is
+        /// checked against the configured sets when the file is read.
+        public var ipSets: [LocatedValue]
         /// The rule matches only if every listed header (lower-cased name) has one of the values.
         public var headers: [HeaderCondition]
         /// Where the rule is in the file, for errors.
         public var key: String
         public var line: Int?
 
-        public init(name: String, priority: Int, action: Action, cidrs: [LocatedValue],
+        public init(name: String, priority: Int, action: Action, cidrs: [LocatedValue], ipSets: [LocatedValue] = [],
                     headers: [HeaderCondition] = [], key: String, line: Int? = nil) {
             self.name = name
             self.priority = priority
             self.action = action
             self.cidrs = cidrs
+            self.ipSets = ipSets
             self.headers = headers
             self.key = key
             self.line = line
@@ -66,9 +70,20 @@ public struct NetworkSettings: Sendable, Equatable {
                 } catch {
                     throw ConfigError(key: error.key, line: error.line, reason: "rule '\(name)': \(error.reason)")
                 }
-                let cidrNode = try rule.required("cidrs")
-                let cidrs = try cidrNode.locatedList()
-                guard !cidrs.isEmpty else { throw cidrNode.error("rule '\(name)' lists no CIDRs") }
+                // cidrs, ip_sets or both; a list that is there must hold something.
+                var cidrs: [LocatedValue] = []
+                if let cidrNode = rule.optional("cidrs") {
+                    cidrs = try cidrNode.locatedList()
+                    guard !cidrs.isEmpty else { throw cidrNode.error("rule '\(name)' lists no CIDRs") }
+                }
+                var ipSets: [LocatedValue] = []
+                if let setsNode = rule.optional("ip_sets") {
+                    ipSets = try setsNode.locatedList()
+                    guard !ipSets.isEmpty else { throw setsNode.error("rule '\(name)' lists no ip sets") }
+                    for (index, set) in ipSets.enumerated() where ipSets[..<index].contains(where: { $0.value == set.value }) {
+                        throw set.error("rule '\(name)' names ip set '\(set.value)' twice")
+                    }
+                }
                 var headers: [HeaderCondition] = []
                 if let h = rule.optional("headers") {
                     var headerMap = try h.mapping()
@@ -81,8 +96,12 @@ public struct NetworkSettings: Sendable, Equatable {
                     }
                     try headerMap.finish()
                 }
+                // After finish, so a misspelt `cidr` is named as such rather than as missing.
                 try rule.finish()
-                settings.rules.append(Rule(name: name, priority: priority, action: action, cidrs: cidrs,
+                guard !cidrs.isEmpty || !ipSets.isEmpty else {
+                    throw element.error("rule '\(name)' needs cidrs, ip_sets or both: the addresses it is about")
+                }
+                settings.rules.append(Rule(name: name, priority: priority, action: action, cidrs: cidrs, ipSets: ipSets,
                                            headers: headers, key: element.path, line: element.line))
             }
         }

@@ -23,6 +23,9 @@ public struct PortcullisConfig: Sendable, Equatable {
     public var clientIP: ClientIPSettings?
     /// Network rules; nil: no network rule applies.
     public var network: NetworkSettings?
+    /// Named sets of prefixes the network rules use (`ip_sets`), in file order; each is named
+    /// by at least one rule.
+    public var ipSets: [IPSetSettings] = []
     /// A path answered by Portcullis itself (never forwarded): 200 when ready, 503 until every
     /// issuer's first key set has loaded. Nil: no such path.
     public var readinessPath: String?
@@ -116,6 +119,8 @@ public struct PortcullisConfig: Sendable, Equatable {
         if let n = map.optional("log") { config.log = try LogSettings.decode(n) }
         if let n = map.optional("client_ip") { config.clientIP = try ClientIPSettings.decode(n) }
         if let n = map.optional("network") { config.network = try NetworkSettings.decode(n) }
+        if let n = map.optional("ip_sets") { config.ipSets = try IPSetSettings.decodeAll(n) }
+        try config.checkIPSetNames()
         if let n = map.optional("auth") { config.auth = try AuthSettings.decode(n) }
         if let n = map.optional("routes") {
             guard !config.listeners.isEmpty else {
@@ -159,6 +164,25 @@ public struct PortcullisConfig: Sendable, Equatable {
         return config
     }
 
+    /// Every set a rule names exists, and every set is named by a rule: a set no rule uses is
+    /// almost always a typo on one side or the other.
+    func checkIPSetNames() throws(ConfigError) {
+        let known = ipSets.map(\.name)
+        var used: Set<String> = []
+        for rule in network?.rules ?? [] {
+            for reference in rule.ipSets {
+                guard known.contains(reference.value) else {
+                    throw reference.error("no ip set named '\(reference.value)'; " + (known.isEmpty
+                        ? "define it under ip_sets" : "configured: " + known.joined(separator: ", ")))
+                }
+                used.insert(reference.value)
+            }
+        }
+        if let unused = ipSets.first(where: { !used.contains($0.name) }) {
+            throw unused.origin.error("ip set '\(unused.name)' is not used by any network rule; name it in a rule's ip_sets or remove it")
+        }
+    }
+
     static func yamlSyntaxError(_ error: YamlError) -> ConfigError {
         switch error {
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -173,7 +197,8 @@ public struct PortcullisConfig: Sendable, Equatable {
     }
 }
 
-struct FileReadError: Error { let reason: String }
+/// Why a file could not be read, for a person (`No such file or directory`).
+package struct FileReadError: Error { package let reason: String }
 
 extension PortcullisConfig {
     /// The config file's bytes (at most 4 MiB), for a reload to compare and then parse.
@@ -191,7 +216,9 @@ func readFile(_ path: String) throws(FileReadError) -> String {
     String(decoding: try readFileBytes(path), as: UTF8.self)
 }
 
-func readFileBytes(_ path: String) throws(FileReadError) -> [UInt8] {
+/// A whole file with read(2), refused past `limit` bytes; for the files layers read after
+/// parsing (the IP-set loader's, up to 16 MiB, re-read at every refresh).
+package func readFileBytes(_ path: String, limit: Int = 4 << 20) throws(FileReadError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
     defer { close(fd) }
@@ -205,7 +232,7 @@ func readFileBytes(_ path: String) throws(FileReadError) -> [UInt8] {
         }
         if n == 0 { break }
         bytes += chunk[0..<n]
-        if bytes.count > 4 << 20 { throw FileReadError(reason: "the file is larger than 4 MiB") }
+        if bytes.count > limit { throw FileReadError(reason: "the file is larger than \(limit >> 20) MiB") }
     }
     return bytes
 }

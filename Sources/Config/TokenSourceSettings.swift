@@ -52,18 +52,8 @@ public struct TokenSourceSettings: Sendable, Equatable {
 
     /// Decodes the `token_sources` mapping of name → settings, in file order.
     static func decodeAll(_ node: ConfigNode) throws(ConfigError) -> [TokenSourceSettings] {
-        var map = try node.mapping()
         var sources: [TokenSourceSettings] = []
-        for name in map.keys {
-            guard let entry = map.optional(name) else {
-                throw ConfigError(key: node.child(name), line: node.line, reason: "the source needs its settings (at least kind)")
-            }
-            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-                throw entry.error("'\(name)' is not a source name; use letters, digits, '-', '_' and '.'")
-            }
-            sources.append(try decode(entry, name: name))
-        }
-        try map.finish()
+        for (name, entry) in try node.namedEntries("source", needs: "at least kind") { sources.append(try decode(entry, name: name)) }
         return sources
     }
 

@@ -81,9 +81,10 @@ package final class HTTPFetch {
 
     deinit { curl_easy_cleanup(handle) }
 
-    /// A GET that succeeds only with a 2xx status (the key fetcher's documents).
-    func get(_ url: String, timeoutMillis: Int, maxBytes: Int = 1 << 20, caFile: String? = nil) -> Result<Response, Failure> {
-        let result = perform(Request(url: url, caFile: caFile, userAgent: "portcullis-keyfetcher"), timeoutMillis: timeoutMillis, maxBytes: maxBytes)
+    /// A GET that succeeds only with a 2xx status (the key fetcher's and IP-set loader's documents).
+    package func get(_ url: String, timeoutMillis: Int, maxBytes: Int = 1 << 20, caFile: String? = nil,
+                     userAgent: String = "portcullis-keyfetcher") -> Result<Response, Failure> {
+        let result = perform(Request(url: url, caFile: caFile, userAgent: userAgent), timeoutMillis: timeoutMillis, maxBytes: maxBytes)
         if case .success(let response) = result, !(200..<300).contains(response.status) { return .failure(.status(response.status)) }
         return result
     }

@@ -47,11 +47,17 @@ public struct PortcullisMetrics: Sendable {
     /// `portcullis_config_reloads_total{result="failure"}`.
     public let reloadsFailed: Counter
 
+    /// One configured IP set at a scrape: its prefixes in use (0 while not loaded) and when it
+    /// last loaded (nil: never).
+    public typealias IPSetSample = (set: String, prefixes: Int, lastSuccess: Double?)
+
     /// Declares all families, `portcullis_build_info{version}`, `portcullis_token_cache_entries`
-    /// (computed by `tokenCacheEntries` at each scrape: the cache is shared by all workers) and
-    /// the `process_*` metrics.
+    /// (computed by `tokenCacheEntries` at each scrape: the cache is shared by all workers), the
+    /// `portcullis_ip_set_*` gauges (computed from `ipSets`: the sets belong to the
+    /// configuration, not to a writer thread) and the `process_*` metrics.
     public init(version: String, tokenCacheEntries: @escaping @Sendable () -> Int = { 0 },
-                tokenCacheEvictions: @escaping @Sendable () -> Int = { 0 }) throws(MetricsError) {
+                tokenCacheEvictions: @escaping @Sendable () -> Int = { 0 },
+                ipSets: @escaping @Sendable () -> [IPSetSample] = { [] }) throws(MetricsError) {
         let r = MetricsRegistry()
         registry = r
         try r.computedGauge("portcullis_build_info", help: "Always 1; the version is in the label.",
@@ -82,6 +88,10 @@ public struct PortcullisMetrics: Sendable {
         jwksLastSuccess = try r.gauge("portcullis_jwks_last_success_timestamp_seconds",
                                       help: "When the issuer's key set was last fetched successfully.", labels: ["issuer"])
         jwksKeys = try r.gauge("portcullis_jwks_keys", help: "Keys in the issuer's current key set.", labels: ["issuer"])
+        try r.computedGauge("portcullis_ip_set_prefixes", help: "Prefixes in the IP set's current contents (0: not loaded yet).",
+                            labels: ["set"]) { ipSets().map { Sample([$0.set], Double($0.prefixes)) } }
+        try r.computedGauge("portcullis_ip_set_last_success_timestamp_seconds", help: "When the IP set last loaded successfully.",
+                            labels: ["set"]) { ipSets().compactMap { set in set.lastSuccess.map { Sample([set.set], $0) } } }
         connectionsActive = try r.gauge("portcullis_connections_active", help: "Client connections open on each listener.",
                                         labels: ["listener"])
         let upstream = try r.gauge("portcullis_upstream_connections", help: "Upstream connections, idle in the pool or in use.",

@@ -24,9 +24,11 @@ struct PrefixTrie: Sendable {
     /// IPv4): the path-compressed walk through those bits is ~16 dependent loads in a large
     /// table, one array read here. Built only for tables large enough to need it.
     struct Slot: Sendable {
-        /// Best unconditional rank among prefixes of 16 bits or fewer covering the slot.
+        /// Best unconditional rank among prefixes shorter than 16 bits covering the slot.
         var best: Int32 = .max
-        /// Where the walk continues: the first node longer than 16 bits under the slot, or -1.
+        /// Where the walk continues: the first node of 16 bits or longer under the slot, or -1.
+        /// A node of exactly 16 bits is where the walk starts, not a step taken here: which of
+        /// its children to follow depends on the key's 17th bit, which the slot does not fix.
         var node: Int32 = -1
         /// Some prefix on the way carries a header condition: take the full walk instead.
         var conditional = false
@@ -123,7 +125,7 @@ struct PrefixTrie: Sendable {
             while index >= 0 {
                 let node = nodes[index]
                 let length = Int(node.length)
-                if length > boundary {
+                if length >= boundary {
                     if key.sharesPrefix(node.prefix, boundary) { slot.node = Int32(index) }
                     break
                 }

@@ -5,7 +5,9 @@ import NetworkPolicy
 final class NetworkFilter: RequestFilter {
     let name = "network"
     let resolver: ClientIPResolver?
-    let policy: NetworkPolicy?
+    /// Replaced on this worker's loop when an IP set loads (see ``ProxyServer``): requests
+    /// admitted after that see the new prefixes.
+    var policy: NetworkPolicy?
     /// `network.mode: dry_run`: a denial is recorded, the request goes on.
     let dryRun: Bool
 

@@ -5,6 +5,7 @@ import NetworkPolicy
 import Tokens
 import Transport
 public import KeyFetcher
+public import IPSets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ import Glibc
 /// factory from the new file, off the loops, reusing what the change did not touch.
 public struct PipelineFactory: Sendable {
     let resolver: ClientIPResolver?
-    let policy: NetworkPolicy?
+    /// The network rules with the IP sets loaded so far; each load recompiles them.
+    let network: NetworkRules?
     let networkDryRun: Bool
     let auth: AuthSettings?
     /// Excluded paths, routes and the default requirement, compiled once (with `auth`).
@@ -44,9 +46,12 @@ public struct PipelineFactory: Sendable {
     /// Files named by the config (certificates, JWKS, HMAC secrets) are read here, off any loop.
     /// With `previous` (a reload): an issuer whose key source is unchanged keeps its fetched
     /// keys, and when the token rules and secrets are unchanged the validator (and with it the
-    /// token cache) is kept; the readiness object stays the same one, re-evaluated.
+    /// token cache) is kept; an IP set whose source is unchanged keeps its prefixes; the
+    /// readiness object stays the same one, re-evaluated. `loadIPSet` loads the sets that have
+    /// nothing yet (a reload's new ones); without it they wait for the loader.
     public init(config: PortcullisConfig, previous: PipelineFactory? = nil,
-                outbound: (any OutboundTokens)? = nil) throws(ConfigError) {
+                outbound: (any OutboundTokens)? = nil,
+                loadIPSet: ((IPSetSource) -> Result<LoadedIPSet, IPSetError>)? = nil) throws(ConfigError) {
         readinessPath = config.readinessPath
         var tls: [ServerTLS?] = []
         for listener in config.listeners {
@@ -69,12 +74,16 @@ public struct PipelineFactory: Sendable {
         self.outbound = outbound ?? previous?.outbound
         clientCertificate = config.clientCertificate
         resolver = try config.clientIP.map { settings throws(ConfigError) in try ClientIPResolver(settings) }
-        policy = try config.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
         networkDryRun = config.network?.mode == .dryRun
         auth = config.auth
         routes = config.auth.map { RouteTable(routes: config.routes, excludedPaths: $0.excludedPaths, authorization: $0.authorization) }
         let readiness = previous?.readiness ?? Readiness(ready: true)
         self.readiness = readiness
+        // As for issuers: a CA file that cannot be read is a config error now, not a failed fetch later.
+        for set in config.ipSets { try set.ca?.requireReadable("the CA bundle") }
+        network = try config.network.map { (settings) throws(ConfigError) in
+            try NetworkRules(settings, sets: config.ipSets, previous: previous?.network, readiness: readiness, load: loadIPSet)
+        }
         guard let auth = config.auth else {
             validator = nil
             keys = nil
@@ -82,6 +91,7 @@ public struct PipelineFactory: Sendable {
             fetchedSources = []
             maxStale = 0
             readiness.set(true)
+            readiness.setUnloadedIPSets(network?.unloaded ?? [])
             return
         }
         var fetched: [KeyFetcher.Source] = []
@@ -137,7 +147,16 @@ public struct PipelineFactory: Sendable {
         keys = SnapshotHolder(KeySnapshot(sets: sets, fetchedAt: fetchedAt))
         maxStale = Double(auth.keys.maxStale.components.seconds)
         fetchedSources = fetched
+        // Last, once nothing can throw: a file refused halfway leaves readiness as it was.
         readiness.set(fetched.allSatisfy { sets[$0.issuer] != nil })
+        readiness.setUnloadedIPSets(network?.unloaded ?? [])
+    }
+
+    /// Says again what this configuration has loaded, after a reload that compiled (and so
+    /// re-evaluated readiness) was refused later, binding a listener.
+    func reassertReadiness() {
+        readiness.set(fetchedSources.allSatisfy { keys?.current.sets[$0.issuer] != nil })
+        readiness.setUnloadedIPSets(network?.unloaded ?? [])
     }
 
     /// A fetched key set arrived: it joins the snapshot, cache entries of keys that are gone
@@ -149,6 +168,22 @@ public struct PipelineFactory: Sendable {
         validator.cache.removeEntries(validatedByKeysOtherThan: snapshot.keyIDs)
         if fetchedSources.allSatisfy({ snapshot.sets[$0.issuer] != nil }) { readiness.set(true) }
         return snapshot
+    }
+
+    /// The IP sets the loader keeps fresh for this configuration.
+    public var ipSetSources: [IPSetSource] { network?.sets.map(\.source) ?? [] }
+
+    /// The sets that have prefixes (loaded now, or kept from the previous configuration).
+    var loadedIPSetNames: Set<String> { Set(network?.sets.compactMap { $0.loaded == nil ? nil : $0.source.name } ?? []) }
+
+    /// A set was loaded: the rules are recompiled (off the loops) when its prefixes changed;
+    /// the new policy is returned for the workers.
+    func ipSetLoaded(_ set: LoadedIPSet, from source: IPSetSource) -> NetworkPolicy? {
+        network?.loaded(set, from: source)
+    }
+
+    func ipSetFailed(_ source: IPSetSource, reason: String) {
+        network?.failed(source, reason: reason)
     }
 
     /// An upstream as the workers dial it: the host resolved once, here, and an https
@@ -193,8 +228,8 @@ public struct PipelineFactory: Sendable {
         if let readinessPath {
             filters.append(ReadinessFilter(path: readinessPath, readiness: readiness))
         }
-        if resolver != nil || policy != nil {
-            filters.append(NetworkFilter(resolver: resolver, policy: policy, dryRun: networkDryRun))
+        if resolver != nil || network != nil {
+            filters.append(NetworkFilter(resolver: resolver, policy: network?.policy, dryRun: networkDryRun))
         }
         if let clientCertificate {
             filters.append(ClientCertificateFilter(clientCertificate))

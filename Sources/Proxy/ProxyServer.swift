@@ -4,6 +4,8 @@ import Transport
 public import Tokens
 import Synchronization
 import KeyFetcher
+import IPSets
+import NetworkPolicy
 import Metrics
 #if canImport(Glibc)
 import Glibc
@@ -26,9 +28,9 @@ public final class ProxyServer: @unchecked Sendable {
     private let drained = DrainCounter()
     /// Connection objects alive across all workers (a closed connection must leave none).
     public let live: LiveObjects
-    private let state: Mutex<ServerState>
-    /// Reloads one at a time (SIGHUP and the file watch may both ask).
-    private let reloading = Mutex(())
+    let state: Mutex<ServerState>
+    /// Reloads one at a time (SIGHUP and the file watch may both ask); IP-set loads take it too.
+    let reloading = Mutex(())
     private let relay: FetcherRelay
     /// Every metric; each worker writes its own shard, the key fetcher's thread and the
     /// reloads (one at a time) each one more.
@@ -39,6 +41,8 @@ public final class ProxyServer: @unchecked Sendable {
     private let pings: [WorkerPing]
     /// The token cache the scrape reads; a reload that changes the token rules replaces it.
     private let cacheInEffect: CacheInEffect
+    /// The IP sets the scrape reads; a reload replaces them.
+    private let ipSetsInEffect: IPSetsInEffect
     /// The worker threads run (readiness reads it from the admin thread).
     private let serving = Atomic(false)
 
@@ -48,6 +52,7 @@ public final class ProxyServer: @unchecked Sendable {
         /// Listener keys with the address actually bound (the port resolved when 0 was asked).
         var bound: [(key: String, address: SocketAddress)]
         var fetcher: KeyFetcher?
+        var ipSetLoader: IPSetLoader?
         var generation = 1
         var reloads = (succeeded: 0, failed: 0)
     }
@@ -68,10 +73,12 @@ public final class ProxyServer: @unchecked Sendable {
         let update = Self.workerUpdate(config, pipeline, refresher: { relay.request($0, kid: $1) })
         let live = LiveObjects()
         let cache = CacheInEffect(pipeline.validator?.cache)
+        let ipSets = IPSetsInEffect(pipeline.network)
         do {
             metrics = try PortcullisMetrics(version: version,
                                            tokenCacheEntries: { cache.current?.count ?? 0 },
-                                           tokenCacheEvictions: { cache.current?.evictions ?? 0 })
+                                           tokenCacheEvictions: { cache.current?.evictions ?? 0 },
+                                           ipSets: { ipSets.samples })
         } catch {
             throw ServerError(description: "metrics: \(error)")
         }
@@ -93,6 +100,7 @@ public final class ProxyServer: @unchecked Sendable {
         self.live = live
         self.relay = relay
         self.cacheInEffect = cache
+        ipSetsInEffect = ipSets
         state = Mutex(ServerState(factory: pipeline, config: config, bound: opened.bound, fetcher: nil))
         fetcherShard = metrics.registry.makeShard()
         controlShard = metrics.registry.makeShard()
@@ -199,8 +207,11 @@ public final class ProxyServer: @unchecked Sendable {
     /// worker swaps them in between two events; requests already admitted finish as they are.
     /// New listeners are bound before any that vanished are closed. Issuers whose key source
     /// did not change keep their keys (no fetch) and, when the token rules are unchanged, the
-    /// token cache. Anything invalid (a key, a certificate, a port in use) refuses the whole
-    /// reload and the running configuration stays.
+    /// token cache. IP sets whose source did not change keep their prefixes (no fetch); new or
+    /// changed ones are loaded here, before the reload takes effect (each bounded by
+    /// ``IPSetLoader/fetchTimeout``), so a reachable source never starts out fail-closed.
+    /// Anything invalid (a key, a certificate, a port in use) refuses the whole reload and the
+    /// running configuration stays.
     public func reload(_ config: PortcullisConfig) throws(ReloadError) -> ReloadOutcome {
         try reload { () throws(ConfigError) -> PortcullisConfig in config }
     }
@@ -231,7 +242,7 @@ public final class ProxyServer: @unchecked Sendable {
         let (previous, bound) = state.withLock { ($0.factory, $0.bound) }
         let factory: PipelineFactory
         do {
-            factory = try PipelineFactory(config: config, previous: previous)
+            factory = try PipelineFactory(config: config, previous: previous, loadIPSet: { IPSetLoader.loadNow($0) })
         } catch {
             throw .config(error)
         }
@@ -240,6 +251,7 @@ public final class ProxyServer: @unchecked Sendable {
             let wanted = Set(Self.listenerKeys(config))
             opened = try Self.openListeners(config, keep: bound.filter { wanted.contains($0.key) }, workers: workers.count)
         } catch {
+            previous.reassertReadiness()
             throw .server(error)
         }
         let relay = relay
@@ -249,20 +261,26 @@ public final class ProxyServer: @unchecked Sendable {
             let sockets = opened.sockets[worker.loop.index]
             worker.loop.execute { box.worker.apply(update, newSockets: sockets) }
         }
-        let (fetcher, generation, old) = state.withLock { state in
+        let (fetcher, ipSetLoader, generation, old) = state.withLock { state in
             let old = state.config
             state.factory = factory
             state.config = config
             cacheInEffect.current = factory.validator?.cache
+            ipSetsInEffect.current = factory.network
             state.bound = opened.bound
             state.generation += 1
             state.reloads.succeeded += 1
-            return (state.fetcher, state.generation, old)
+            return (state.fetcher, state.ipSetLoader, state.generation, old)
         }
         if let fetcher {
             fetcher.update(sources: factory.fetchedSources)
         } else if !factory.fetchedSources.isEmpty {
             startKeyFetcher(waitForFirstKeys: false)
+        }
+        if let ipSetLoader {
+            ipSetLoader.update(sources: factory.ipSetSources, holding: factory.loadedIPSetNames)
+        } else if !factory.ipSetSources.isEmpty {
+            startIPSets(waitForFirstLoad: false)
         }
         var restart: [String] = []
         if old.workers != config.workers { restart.append("workers") }
@@ -312,6 +330,22 @@ public final class ProxyServer: @unchecked Sendable {
         if let count = try? metrics.jwksKeys.series([issuer]) { fetcherShard.set(count, Double(keys)) }
     }
 
+    /// Hands recompiled network rules to every worker; each swaps them in on its own loop.
+    func publish(_ policy: NetworkPolicy) {
+        onEveryWorkersFilters { ($0 as? NetworkFilter)?.policy = policy }
+    }
+
+    /// Runs `change` on each filter of every worker's chain, on that worker's own loop, between
+    /// two events: how a new immutable snapshot reaches the request path without a lock.
+    private func onEveryWorkersFilters(_ change: @escaping @Sendable (any RequestFilter) -> Void) {
+        for worker in workers {
+            let box = WorkerRef(worker)
+            worker.loop.execute {
+                for filter in box.worker.pipeline.filters { change(filter) }
+            }
+        }
+    }
+
     // MARK: Operations
 
     /// The Prometheus text of every metric, summed over the workers' shards.
@@ -324,6 +358,7 @@ public final class ProxyServer: @unchecked Sendable {
         if !serving.load(ordering: .acquiring) || bound.isEmpty { unmet.append("listeners: not serving yet") }
         let snapshot = factory.keys?.current
         let now = Double(Sys.wallClock().seconds)
+        unmet += factory.readiness.unmetIPSets
         for source in factory.fetchedSources {
             if snapshot?.sets[source.issuer] == nil {
                 unmet.append("issuer \(source.issuer): no signing keys yet")
@@ -368,14 +403,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Hands a new key snapshot to every worker; each swaps it in on its own loop.
     func publish(_ snapshot: KeySnapshot) {
-        for worker in workers {
-            let box = WorkerRef(worker)
-            worker.loop.execute {
-                for filter in box.worker.pipeline.filters {
-                    if let tokens = filter as? TokenFilter { tokens.keys = snapshot }
-                }
-            }
-        }
+        onEveryWorkersFilters { ($0 as? TokenFilter)?.keys = snapshot }
     }
 
     /// Starts one thread per worker.
@@ -415,11 +443,12 @@ public final class ProxyServer: @unchecked Sendable {
             worker.loop.stop()
         }
         wait()
-        state.withLock { state -> KeyFetcher? in
-            let fetcher = state.fetcher
-            state.fetcher = nil
-            return fetcher
-        }?.stop()
+        let (fetcher, ipSetLoader) = state.withLock { state -> (KeyFetcher?, IPSetLoader?) in
+            defer { (state.fetcher, state.ipSetLoader) = (nil, nil) }
+            return (state.fetcher, state.ipSetLoader)
+        }
+        fetcher?.stop()
+        ipSetLoader?.stop()
     }
 
     /// Joins the worker threads.

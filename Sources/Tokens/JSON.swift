@@ -35,6 +35,12 @@ public enum JSONValue: Sendable, Equatable {
         bytes.withUnsafeBytes { JSONParser.parse($0, maxBytes: 1 << 20, maxDepth: 16) }
     }
     public var number: Double? { if case .number(let n) = self { n } else { nil } }
+
+    /// As ``parse(_:)`` with another size bound: published documents larger than a token's
+    /// (Azure's service tags, ~4 MB) are parsed by the same strict parser.
+    package static func parse(_ bytes: [UInt8], maxBytes: Int) -> JSONValue? {
+        bytes.withUnsafeBytes { JSONParser.parse($0, maxBytes: maxBytes, maxDepth: 16) }
+    }
 }
 
 struct JSONParser {

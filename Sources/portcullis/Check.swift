@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import IPSets
 import NetworkPolicy
 import Proxy
 
@@ -23,15 +24,21 @@ struct Check: ParsableCommand {
     func run() throws {
         let settings = try loadConfigOrExit(config)
         let policy: NetworkPolicy?
+        // File sets are read as the proxy reads them at start; URL sets are not fetched here.
+        let sets = settings.ipSets.map { set -> CheckedIPSet in
+            let source = IPSetSource(set)
+            guard case .file = source.source else { return CheckedIPSet(source: source, result: nil) }
+            return CheckedIPSet(source: source, result: IPSetLoader.load(source))
+        }
         do {
             _ = try PipelineFactory(config: settings)
-            policy = try settings.network.map { settings throws(ConfigError) in try NetworkPolicy(settings) }
+            policy = try settings.network.map { network throws(ConfigError) in try NetworkPolicy(network, sets: CheckedIPSet.prefixes(sets)) }
         } catch {
             printError("portcullis: \(config): \(error)")
             throw ExitCode(2)
         }
         guard let ip else {
-            print(EffectiveSettings.render(settings, policy: policy))
+            print(EffectiveSettings.render(settings, policy: policy, ipSets: sets))
             return
         }
         guard let address = IPAddress.parse(ip) else {
@@ -52,17 +59,32 @@ struct Check: ParsableCommand {
         }
         let headers = StaticHeaders(fields)
         let decision = policy.decide(address, headers: headers)
-        print(explain(address, decision, policy, headers))
+        print(explain(address, decision, policy, headers, sets: sets))
     }
 
-    func explain(_ address: IPAddress, _ decision: NetworkDecision, _ policy: NetworkPolicy, _ headers: StaticHeaders) -> String {
+    func explain(_ address: IPAddress, _ decision: NetworkDecision, _ policy: NetworkPolicy, _ headers: StaticHeaders,
+                 sets: [CheckedIPSet]) -> String {
         var lines = ["\(address): \(decision.allowed ? "ALLOW" : "DENY") by \(decision.rule == "default" ? "the default action" : "rule '\(decision.rule)'")"]
         for rule in policy.rules {
-            let matching = rule.cidrs.filter { $0.contains(address) }
+            var matching = rule.cidrs.filter { $0.contains(address) }.map(\.description)
+            for set in rule.ipSets {
+                if let prefixes = set.prefixes {
+                    matching += prefixes.filter { $0.contains(address) }.map { "ip set '\(set.name)' \($0)" }
+                } else if !rule.allow {
+                    matching.append("ip set '\(set.name)', not loaded here: a deny rule fails closed and matches every address")
+                }
+            }
             guard !matching.isEmpty else { continue }
             let headerNote = rule.headers.isEmpty ? "" :
                 (NetworkPolicyExplain.headersMatch(rule, headers) ? ", headers match" : ", headers do not match")
-            lines.append("  matches \(rule.name) (priority \(rule.priority), \(rule.allow ? "allow" : "deny")) via \(matching.map(\.description).joined(separator: ", "))\(headerNote)")
+            lines.append("  matches \(rule.name) (priority \(rule.priority), \(rule.allow ? "allow" : "deny")) via \(matching.joined(separator: ", "))\(headerNote)")
+        }
+        for rule in policy.rules {
+            for set in rule.ipSets where set.prefixes == nil {
+                let why = sets.first { $0.source.name == set.name }?.whyNotLoaded ?? "it is not loaded"
+                lines.append("  note: rule \(rule.name) uses ip set '\(set.name)', and \(why); until the proxy loads it, the rule matches "
+                             + (rule.allow ? "no address through it" : "every address through it"))
+            }
         }
         if decision.rule == "default" {
             lines.append("  no rule matched; default_action is \(policy.defaultAllows ? "allow" : "deny")")
@@ -87,8 +109,40 @@ extension String {
     }
 }
 
+/// A configured IP set as `check` sees it: read (file sets), or nil when not fetched (URL sets).
+struct CheckedIPSet {
+    let source: IPSetSource
+    let result: Result<LoadedIPSet, IPSetError>?
+
+    static func prefixes(_ sets: [CheckedIPSet]) -> [String: [CIDR]] {
+        var prefixes: [String: [CIDR]] = [:]
+        for set in sets { if case .success(let loaded)? = set.result { prefixes[set.source.name] = loaded.prefixes } }
+        return prefixes
+    }
+
+    /// Why the set has no prefixes here, for a note under `--ip`.
+    var whyNotLoaded: String {
+        switch result {
+        case nil: "check fetches no URL"
+        case .success?: "it is loaded"
+        case .failure(let error)?: "it could not be loaded (\(error))"
+        }
+    }
+
+    var line: String {
+        let s = source
+        var line = "  \(s.name): \(s.format.rawValue)\(s.tag.map { " tag \($0)" } ?? "") from \(s.location), refresh \(s.refresh.configText): "
+        switch result {
+        case nil: line += "not fetched by check (the proxy loads it before serving)"
+        case .success(let loaded)?: line += "\(loaded.prefixes.count) prefixes" + (loaded.version.isEmpty ? "" : " (\(loaded.version))")
+        case .failure(let error)?: line += "NOT LOADED: \(error); the proxy would fail closed on it"
+        }
+        return line
+    }
+}
+
 enum EffectiveSettings {
-    static func render(_ c: PortcullisConfig, policy: NetworkPolicy?) -> String {
+    static func render(_ c: PortcullisConfig, policy: NetworkPolicy?, ipSets: [CheckedIPSet] = []) -> String {
         var lines: [String] = ["config OK"]
         for l in c.listeners {
             var line = "listener      \(l.address)\(l.proxyProtocol ? " (PROXY protocol required)" : "")"
@@ -139,7 +193,8 @@ enum EffectiveSettings {
         if let policy {
             lines.append("network       rules in the order they apply (lowest priority number first, ties by file order):")
             for rule in policy.rules {
-                var line = "  \(String(rule.priority).padding(toLength: 8, withPad: " ", startingAt: 0)) \(rule.allow ? "allow" : "deny ")  \(rule.name): \(rule.cidrs.map(\.description).joined(separator: ", "))"
+                let addresses = rule.cidrs.map(\.description) + rule.ipSets.map { "ip set '\($0.name)'" }
+                var line = "  \(String(rule.priority).padding(toLength: 8, withPad: " ", startingAt: 0)) \(rule.allow ? "allow" : "deny ")  \(rule.name): \(addresses.joined(separator: ", "))"
                 if !rule.headers.isEmpty {
                     line += "  if " + rule.headers.map { "\($0.name) in [\($0.values.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", "))]" }.joined(separator: " and ")
                 }
@@ -148,6 +203,10 @@ enum EffectiveSettings {
             lines.append("  default  \(policy.defaultAllows ? "allow" : "deny ")  (no rule matched)")
         } else {
             lines.append("network       no rules: every address passes this step")
+        }
+        if !ipSets.isEmpty {
+            lines.append("ip sets       loaded before serving, then refreshed; one never loaded fails closed (allow: no address, deny: every address)")
+            lines += ipSets.map(\.line)
         }
         if let cc = c.clientCertificate {
             let who = cc.allowed.isEmpty ? "any verified certificate" : cc.allowed.map(\.text).joined(separator: ", ")

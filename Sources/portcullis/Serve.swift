@@ -72,6 +72,11 @@ enum Runner {
         if !server.startKeyFetcher() {
             log.warning("some issuers' keys could not be fetched yet; their tokens get 401 until they are")
         }
+        // IP sets likewise: loaded here, before serving; a set that does not load fails closed
+        // (readiness names it) and is retried in the background.
+        if !server.startIPSets() {
+            log.warning("some ip sets could not be loaded yet; rules using them fail closed until they are")
+        }
         do {
             try server.start()
         } catch {

@@ -17,10 +17,12 @@ struct CLITests {
         let stderr: String
     }
 
-    func run(_ arguments: [String], timeout: TimeInterval = 10) throws -> Run {
+    /// `directory`: the working directory (the repository root, for the examples' relative paths).
+    func run(_ arguments: [String], timeout: TimeInterval = 10, directory: URL? = nil) throws -> Run {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -114,6 +114,25 @@ struct PolicyTests {
         #expect(configError("network: {rules: [{name: r, priority: 1, action: allow, cidr: [10.0.0.0/8]}]}")?.reason.contains("did you mean 'cidrs'") == true)
     }
 
+    /// A table large enough for the direct-indexed first level, where a split falls exactly on
+    /// 16 bits (20.3.0.0/24 to 20.3.199.0/24 share 20.3.0.0/16): addresses on either side of
+    /// the 17th bit find their prefix. A service tag's prefixes look like this.
+    @Test func aSplitOnTheSixteenthBitIsWalkedFromTheSplit() throws {
+        var settings = NetworkSettings()
+        var cidrs: [LocatedValue] = []
+        for a in 0..<4 { for b in 0..<200 { cidrs.append(LocatedValue(value: "20.\(a).\(b).0/24", key: "k", line: nil)) } }
+        cidrs.append(LocatedValue(value: "2603:1000::/40", key: "k", line: nil))
+        cidrs.append(LocatedValue(value: "2603:8000::/40", key: "k", line: nil))
+        settings.rules = [NetworkSettings.Rule(name: "tag", priority: 1, action: .allow, cidrs: cidrs, key: "network.rules[0]")]
+        let policy = try NetworkPolicy(settings)
+        for address in ["20.3.7.9", "20.3.199.255", "20.0.128.1", "2603:1000:ff::1", "2603:8000:ff::1"] {
+            #expect(policy.decide(ip(address), headers: noHeaders).rule == "tag", "\(address)")
+        }
+        for address in ["20.3.200.1", "20.4.0.1", "2603:1100::1", "2603:80ff::1"] {
+            #expect(policy.decide(ip(address), headers: noHeaders).rule == "default", "\(address)")
+        }
+    }
+
     /// The trie against a plain scan over the rules, on random prefixes and addresses (seeded).
     @Test(arguments: [1, 2, 3])
     func trieAgreesWithALinearScan(seed: UInt64) throws {

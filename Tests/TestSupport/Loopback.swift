@@ -23,11 +23,26 @@ public enum Loopback {
     }
 
     /// A connected client socket whose reads give up after `timeoutSeconds`; nil with errno set
-    /// when the connection failed.
-    public static func connect(port: UInt16, timeoutSeconds: Int = 10) -> Int32? {
+    /// when the connection failed. With `source` (another 127.x.y.z address) the connection
+    /// comes from there: a second loopback client stands in for another network.
+    public static func connect(port: UInt16, timeoutSeconds: Int = 10, source: String? = nil) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let saved = errno
+                close(fd)
+                errno = saved
+                return nil
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

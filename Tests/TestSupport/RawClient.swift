@@ -32,8 +32,8 @@ public struct RawResponse: CustomStringConvertible {
 }
 
 public enum RawClient {
-    public static func connect(port: UInt16) throws -> Int32 {
-        guard let fd = Loopback.connect(port: port, timeoutSeconds: 3) else { throw SystemError("connect", errno: errno) }
+    public static func connect(port: UInt16, from source: String? = nil) throws -> Int32 {
+        guard let fd = Loopback.connect(port: port, timeoutSeconds: 3, source: source) else { throw SystemError("connect", errno: errno) }
         return fd
     }
 
@@ -52,8 +52,9 @@ public enum RawClient {
         }
     }
 
-    public static func exchange(port: UInt16, bytes: [UInt8], responses: Int, halfClose: Bool) throws -> RawResponse {
-        let fd = try connect(port: port)
+    /// `from`: the client's loopback source address (default 127.0.0.1).
+    public static func exchange(port: UInt16, bytes: [UInt8], responses: Int, halfClose: Bool, from source: String? = nil) throws -> RawResponse {
+        let fd = try connect(port: port, from: source)
         defer { Glibc.close(fd) }
         send(fd, bytes)
         if halfClose { shutdown(fd, Int32(SHUT_WR)) }

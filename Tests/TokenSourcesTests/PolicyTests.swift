@@ -1,4 +1,5 @@
 import Testing
+import KeyFetcher
 @testable import TokenSources
 
 /// The pure parts: when to refresh, how long to wait after failures, how answers are read.

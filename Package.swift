@@ -119,6 +119,8 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "Config"], swiftSettings: strict),
+        // The request parser against its former two-pass self, and the word scans against byte loops.
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         // A loopback HTTP server that plays an identity provider, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["EventLoop"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "IPSetsTests", dependencies: ["IPSets", "Config", "NetworkPolicy", "TestSupport"], swiftSettings: strict),

@@ -35,17 +35,48 @@ public struct RequestParser: Sendable {
         if start < bytes.count, bytes[start] == 0x0D || bytes[start] == 0x0A, start + 1 >= bytes.count { return false }
 
         let limit = start + limits.maxHeadBytes
+        let bound = min(bytes.count, limit)
+        // A head that arrived whole (nearly always) is parsed in one pass that finds its end on
+        // the way. That pass may stop early, at an error or where the bytes run out; what that
+        // means is then decided as if the end had been looked for first: an error counts only
+        // in a head that is complete within the limit, and an incomplete head gets only the
+        // partial-head checks, so a head that is still arriving is never refused for what a
+        // later read could not change, and the statuses are the ones a two-pass parse gives.
+        var early: HTTPError?
+        if scanned == 0 {
+            do {
+                if try parseHead(bytes, start: start, bound: bound, into: &head) { return true }
+            } catch {
+                early = error
+            }
+        }
+        // Resumes where the last call stopped looking, so a head trickling in byte by byte is
+        // scanned once overall, not once per read.
         guard let end = bytes.findHeadEnd(from: max(scanned - 3, start), limit: limit) else {
             scanned = bytes.count
             try checkPartialHead(bytes, start: start)
             return false
         }
         scanned = 0
+        if let early { throw early }
+        // The head was completed by a later read: one pass over the whole of it. It stops at
+        // the same CRLFCRLF `findHeadEnd` found (a line holds no CR or LF but its own), which
+        // the check keeps an invariant rather than an assumption.
+        guard try parseHead(bytes, start: start, bound: bound, into: &head), head.length == end + 4 else {
+            throw .bad("bad_request_line", "malformed request line")
+        }
+        return true
+    }
+
+    /// One pass over the request line and the field lines, up to and including the empty line;
+    /// false if the bytes run out at `bound` first.
+    @inline(__always)
+    private func parseHead(_ bytes: UnsafeRawBufferPointer, start: Int, bound: Int, into head: inout RequestHead) throws(HTTPError) -> Bool {
         head.reset()
-        try parseRequestLine(bytes, start: start, into: &head)
-        let lineEnd = head.length
-        try parseHeaders(bytes, from: lineEnd, end: end, into: &head)
-        head.length = end + 4
+        guard try parseRequestLine(bytes, start: start, bound: bound, into: &head),
+              let end = try parseHeaders(bytes, from: head.length, bound: bound, into: &head)
+        else { return false }
+        head.length = end
         return true
     }
 
@@ -65,9 +96,12 @@ public struct RequestParser: Sendable {
         }
     }
 
-    private func parseRequestLine(_ bytes: UnsafeRawBufferPointer, start: Int, into head: inout RequestHead) throws(HTTPError) {
+    /// The request line, within `bound`; false if the bytes run out first. Sets `head.length`
+    /// to the start of the first field line.
+    private func parseRequestLine(_ bytes: UnsafeRawBufferPointer, start: Int, bound: Int, into head: inout RequestHead) throws(HTTPError) -> Bool {
         var p = start
-        while isTChar(bytes[p]) { p += 1 }
+        while p < bound, isTChar(bytes[p]) { p += 1 }
+        guard p < bound else { return false }
         guard p > start, bytes[p] == 0x20 else { throw .bad("bad_method", "malformed request line") }
         let methodRange = start..<p
         head.methodRange = methodRange
@@ -76,12 +110,8 @@ public struct RequestParser: Sendable {
         p += 1
         let targetStart = p
         var query = -1
-        while isTargetByte(bytes[p]) {
-            if bytes[p] == UInt8(ascii: "?"), query < 0 { query = p }
-            if bytes[p] == UInt8(ascii: "#") { throw .bad("bad_target", "fragment in request target") }
-            p += 1
-        }
-        let targetEnd = p
+        guard let targetEnd = try scanTarget(bytes, from: p, bound: bound, query: &query) else { return false }
+        p = targetEnd
         if targetEnd - targetStart > limits.maxTargetBytes { throw .uriTooLong }
         guard targetEnd > targetStart, bytes[p] == 0x20 else { throw .bad("bad_request_line", "malformed request line") }
         let pathEnd = query >= 0 ? query : targetEnd
@@ -94,8 +124,13 @@ public struct RequestParser: Sendable {
             try parseAbsoluteForm(bytes, from: targetStart, pathEnd: pathEnd, into: &head)
         }
         p += 1
-        guard p + 10 <= bytes.count,
-              bytes[p] == UInt8(ascii: "H"), bytes[p + 1] == UInt8(ascii: "T"), bytes[p + 2] == UInt8(ascii: "T"),
+        guard p + 10 <= bound else {
+            // Fewer than the ten bytes of "HTTP/d.d" CRLF are here: wait unless those that are
+            // already differ (in a complete head that is the same bad_version).
+            if !Self.isVersionPrefix(bytes, p, bound) { throw .bad("bad_version", "malformed HTTP version") }
+            return false
+        }
+        guard bytes[p] == UInt8(ascii: "H"), bytes[p + 1] == UInt8(ascii: "T"), bytes[p + 2] == UInt8(ascii: "T"),
               bytes[p + 3] == UInt8(ascii: "P"), bytes[p + 4] == UInt8(ascii: "/"),
               (bytes[p + 5] &- 48) < 10, bytes[p + 6] == UInt8(ascii: "."), (bytes[p + 7] &- 48) < 10
         else { throw .bad("bad_version", "malformed HTTP version") }
@@ -106,6 +141,18 @@ public struct RequestParser: Sendable {
         default: throw .badVersion
         }
         head.length = p + 10
+        return true
+    }
+
+    /// Whether `bytes[p..<bound]` (fewer than ten) could still begin "HTTP/d.d" CRLF.
+    static func isVersionPrefix(_ bytes: UnsafeRawBufferPointer, _ p: Int, _ bound: Int) -> Bool {
+        let literal: StaticString = "HTTP/0.0\r\n"
+        for i in p..<bound {
+            let expected = literal.utf8Start[i - p]
+            let ok = expected == UInt8(ascii: "0") ? (bytes[i] &- 48) < 10 : bytes[i] == expected
+            if !ok { return false }
+        }
+        return true
     }
 
     /// Splits `http(s)://authority[path]` (RFC 9112 §3.2.2; the query is already split off) into
@@ -166,7 +213,9 @@ public struct RequestParser: Sendable {
         }
     }
 
-    private func parseHeaders(_ bytes: UnsafeRawBufferPointer, from: Int, end: Int, into head: inout RequestHead) throws(HTTPError) {
+    /// The field lines from `from` through the empty line, within `bound`; returns the index
+    /// just past the empty line (the head's length), or nil if the bytes run out first.
+    private func parseHeaders(_ bytes: UnsafeRawBufferPointer, from: Int, bound: Int, into head: inout RequestHead) throws(HTTPError) -> Int? {
         var hosts = 0
         var contentLength: UInt64?
         var chunked = false
@@ -175,42 +224,40 @@ public struct RequestParser: Sendable {
         var upgradeOffered = false, upgradeH2C = false
         var expect = false
         let maxFields = limits.maxHeaders
-        // `end` is the first CR of CRLFCRLF; field lines end at end+2.
-        if from < end + 2 {
-            _ = try parseFieldLines(bytes, from: from, end: end, maxFields: maxFields) { (field: inout HeaderField) throws(HTTPError) in
-                switch field.kind {
-                case .host:
-                    hosts += 1
-                    head.host = field.value
-                case .contentLength:
-                    contentLength = try parseContentLength(bytes, field.value, previous: contentLength)
-                case .transferEncoding:
-                    sawTransferEncoding = true
-                    try parseTransferEncoding(bytes, field.value, chunkedSeen: &chunked)
-                case .connection:
-                    forEachListElement(bytes, field.value) { token in
-                        if bytes.equalsLowercase(token, "close") { connectionClose = true }
-                        else if bytes.equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
-                        else if bytes.equalsLowercase(token, "upgrade") { connectionUpgrade = true }
-                        else if head.nominated.count < 16 { head.nominated.append(token) }
-                        return true
-                    }
-                case .expect:
-                    if bytes.equalsLowercase(field.value, "100-continue") { expect = true }
-                    else if head.isHTTP11 { throw .expectationFailed }
-                case .upgrade:
-                    upgradeOffered = true
-                    forEachListElement(bytes, field.value) { token in
-                        // h2c would open a connection on which later requests skip our checks.
-                        if bytes.equalsLowercase(token, "h2c") { upgradeH2C = true; return false }
-                        return true
-                    }
-                default:
-                    break
+        let headEnd = try parseFieldLines(bytes, from: from, bound: bound, maxFields: maxFields) { (field: inout HeaderField) throws(HTTPError) in
+            switch field.kind {
+            case .host:
+                hosts += 1
+                head.host = field.value
+            case .contentLength:
+                contentLength = try parseContentLength(bytes, field.value, previous: contentLength)
+            case .transferEncoding:
+                sawTransferEncoding = true
+                try parseTransferEncoding(bytes, field.value, chunkedSeen: &chunked)
+            case .connection:
+                forEachListElement(bytes, field.value) { token in
+                    if bytes.equalsLowercase(token, "close") { connectionClose = true }
+                    else if bytes.equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
+                    else if bytes.equalsLowercase(token, "upgrade") { connectionUpgrade = true }
+                    else if head.nominated.count < 16 { head.nominated.append(token) }
+                    return true
                 }
-                head.headers.append(field)
+            case .expect:
+                if bytes.equalsLowercase(field.value, "100-continue") { expect = true }
+                else if head.isHTTP11 { throw .expectationFailed }
+            case .upgrade:
+                upgradeOffered = true
+                forEachListElement(bytes, field.value) { token in
+                    // h2c would open a connection on which later requests skip our checks.
+                    if bytes.equalsLowercase(token, "h2c") { upgradeH2C = true; return false }
+                    return true
+                }
+            default:
+                break
             }
+            head.headers.append(field)
         }
+        guard let headEnd else { return nil }
         // Still required with an absolute-form target (RFC 9112 §3.2), even though it is then ignored.
         if head.isHTTP11 ? hosts != 1 : hosts > 1 {
             throw .bad(hosts == 0 ? "missing_host" : "duplicate_host", "exactly one Host header is required")
@@ -228,6 +275,7 @@ public struct RequestParser: Sendable {
         head.keepAlive = head.isHTTP11 ? !connectionClose : (connectionKeepAlive && !connectionClose)
         head.expectContinue = expect && head.isHTTP11
         head.upgrade = upgradeOffered && connectionUpgrade && !upgradeH2C && head.framing == .none && head.isHTTP11
+        return headEnd
     }
 
     @inline(__always)

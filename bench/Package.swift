@@ -8,7 +8,8 @@ import PackageDescription
 // root package's library products listed beside it.
 let suites: [(name: String, products: [String])] = [
     ("HTTP1Benchmarks", ["HTTP1"]),
-    ("NetworkPolicyBenchmarks", ["NetworkPolicy", "Config"]),
+    // HTTP1 and Proxy for the resolver over a parsed request head, the proxy's own header source.
+    ("NetworkPolicyBenchmarks", ["NetworkPolicy", "Config", "HTTP1", "Proxy"]),
     ("TokensBenchmarks", ["Tokens", "Config"]),
     ("MetricsBenchmarks", ["Metrics"]),
 ]

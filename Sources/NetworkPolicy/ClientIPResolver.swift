@@ -25,7 +25,8 @@ public final class ClientIPResolver: Sendable {
     public let trustedHops: Int?
 
     /// The walk stops after this many trusted hops: a longer chain of "trusted" addresses is more
-    /// likely a client padding the header than a real path, and each step costs a pass.
+    /// likely a client padding the header than a real path. A power of two: the ring of the
+    /// last elements is indexed by masking.
     public static let maxHops = 16
 
     public init(_ settings: ClientIPSettings) throws(ConfigError) {
@@ -65,60 +66,82 @@ public final class ClientIPResolver: Sendable {
         } else if trustedHops == nil {
             return peerResult
         }
-        // Pass 1 counts the elements; pass 2 parses only the last `maxHops` (more could never be
-        // reached) into stack storage; then the walk goes right to left. Nothing is allocated.
-        var total = 0
-        forEachElement(headers) { _ in total += 1; return true }
-        if total == 0 { return peerResult }
-        let window = min(total, Self.maxHops)
-        let first = total - window
-        return withUnsafeTemporaryAllocation(of: IPAddress?.self, capacity: Self.maxHops) { parsed in
-            var position = 0
-            forEachElement(headers) { element in
-                if position >= first { parsed.initializeElement(at: position - first, to: parseElement(element)) }
-                position += 1
+        // One pass parses every element as it comes and keeps the last `maxHops` (more could
+        // never be reached) in a ring on the stack; then the walk goes right to left from the
+        // last. A padded header costs one pass over its bytes, as counting them would. The
+        // fields are found by kind where the source knows it (a parsed head does), so no header
+        // name is compared. Nothing is allocated.
+        return withUnsafeTemporaryAllocation(of: IPAddress.self, capacity: Self.maxHops) { ring in
+            var total = 0
+            // Bit i: ring slot i holds an address (the element there parsed). IPAddress is a
+            // trivial type, so a slot is simply overwritten and nothing needs deinitializing.
+            var parsed: UInt32 = 0
+            headers.forEachValue(of: header) { value in
+                forEachAddress(in: value) { address in
+                    let slot = total & (Self.maxHops - 1)
+                    if let address {
+                        ring.initializeElement(at: slot, to: address)
+                        parsed |= 1 << slot
+                    } else {
+                        parsed &= ~(1 << slot)
+                    }
+                    total += 1
+                }
                 return true
             }
-            defer { parsed.baseAddress?.deinitialize(count: window) }
             var result = peerResult
             var hops = 0
-            var i = window - 1
-            while i >= 0 {
-                guard let address = parsed[i] else { break }
+            var index = total - 1
+            while index >= max(0, total - Self.maxHops) {
+                let slot = index & (Self.maxHops - 1)
+                guard parsed & (1 << slot) != 0 else { break }
                 hops += 1
-                result = ResolvedClient(address: address, source: .header(index: first + i))
+                result = ResolvedClient(address: ring[slot], source: .header(index: index))
                 if let trustedHops {
                     if hops >= trustedHops { break }
-                } else if !isTrusted(address) {
+                } else if !isTrusted(ring[slot]) {
                     break
                 }
-                i -= 1
+                index -= 1
             }
             return result
         }
     }
 
-    private func forEachElement<H: HeaderSource>(_ headers: H, _ body: (UnsafeRawBufferPointer) -> Bool) {
-        let name = header == .xForwardedFor ? "x-forwarded-for" : "forwarded"
-        var stop = false
-        headers.forEachValue(named: name) { value in
-            var start = 0
-            while start <= value.count && !stop {
-                var end = start
-                var quoted = false
-                while end < value.count {
-                    let b = value[end]
-                    if b == UInt8(ascii: "\"") { quoted.toggle() }
-                    if b == UInt8(ascii: ","), !quoted { break }
-                    end += 1
+    /// Calls `body` with each element of one field value, parsed (nil: not an address): split at
+    /// commas outside double quotes, OWS trimmed, empty ones skipped.
+    @inline(__always)
+    private func forEachAddress(in value: UnsafeRawBufferPointer, _ body: (IPAddress?) -> Void) {
+        let count = value.count
+        var start = 0
+        while start <= count {
+            var a = start
+            while a < count, value[a] == 0x20 || value[a] == 0x09 { a += 1 }
+            // X-Forwarded-For elements are nearly always bare IPv4: read it in the pass that looks
+            // for the comma. Taken only when the address is the whole element (OWS, then a comma
+            // or the end), where the split below would find that same element and parse it the
+            // same way; anything else is left to the split.
+            if header == .xForwardedFor, let (v4, next) = IPAddress.scanV4(value, a, count) {
+                var e = next
+                while e < count, value[e] == 0x20 || value[e] == 0x09 { e += 1 }
+                if e == count || value[e] == UInt8(ascii: ",") {
+                    body(IPAddress(v4: v4))
+                    start = e + 1
+                    continue
                 }
-                var a = start, z = end
-                while a < z, value[a] == 0x20 || value[a] == 0x09 { a += 1 }
-                while z > a, value[z - 1] == 0x20 || value[z - 1] == 0x09 { z -= 1 }
-                if a < z, !body(UnsafeRawBufferPointer(rebasing: value[a..<z])) { stop = true }
-                start = end + 1
             }
-            return !stop
+            var end = a
+            var quoted = false
+            while end < count {
+                let b = value[end]
+                if b == UInt8(ascii: "\"") { quoted.toggle() }
+                if b == UInt8(ascii: ","), !quoted { break }
+                end += 1
+            }
+            var z = end
+            while z > a, value[z - 1] == 0x20 || value[z - 1] == 0x09 { z -= 1 }
+            if a < z { body(parseElement(UnsafeRawBufferPointer(rebasing: value[a..<z]))) }
+            start = end + 1
         }
     }
 

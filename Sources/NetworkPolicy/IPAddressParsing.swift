@@ -20,6 +20,8 @@ extension IPAddress {
     /// Parses an address as it appears in forwarding headers: `1.2.3.4`, `1.2.3.4:80`,
     /// `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:443`. Anything else is not an address.
     public static func parseHostPort(_ bytes: UnsafeRawBufferPointer) -> IPAddress? {
+        // The common case first: a bare IPv4 address. Any ":", "[" or "]" makes this fail.
+        if let v4 = parseV4(bytes, 0, bytes.count) { return IPAddress(v4: v4) }
         guard let first = bytes.first else { return nil }
         if first == UInt8(ascii: "[") {
             guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
@@ -35,6 +37,7 @@ extension IPAddress {
             guard isPort(bytes, lastColon + 1, bytes.count) else { return nil }
             return parseV4(bytes, 0, lastColon).map { IPAddress(v4: $0) }
         }
+        // IPv6; or, with no colon, nothing (IPv4 was tried first), which `parse` finds too.
         return parse(bytes)
     }
 
@@ -50,28 +53,35 @@ extension IPAddress {
     }
 
     static func parseV4(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> UInt32? {
+        guard let (value, next) = scanV4(bytes, start, end), next == end else { return nil }
+        return value
+    }
+
+    /// Reads a dotted IPv4 address at `start`: four octets of one to three digits, each at most
+    /// 255 and without a leading zero, joined by dots. Returns it and the index just past it,
+    /// where other bytes may follow (the caller decides which may); nil if no address starts here.
+    @inline(__always)
+    static func scanV4(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (value: UInt32, next: Int)? {
         var result: UInt32 = 0
-        var octets = 0
         var i = start
-        while i < end {
-            var value: UInt32 = 0
+        for octet in 0..<4 {
+            if octet > 0 {
+                guard i < end, bytes[i] == UInt8(ascii: ".") else { return nil }
+                i += 1
+            }
             let digitStart = i
-            while i < end, bytes[i] &- 48 < 10 {
+            var value: UInt32 = 0
+            // A fourth digit ends the octet unread: it then stands where a dot or the end of the
+            // address must be, which the next step (or the caller) refuses.
+            while i < end, i - digitStart < 3, bytes[i] &- 48 < 10 {
                 value = value * 10 + UInt32(bytes[i] &- 48)
                 i += 1
-                if i - digitStart > 3 { return nil }
             }
             let digits = i - digitStart
             guard digits > 0, value <= 255, !(digits > 1 && bytes[digitStart] == UInt8(ascii: "0")) else { return nil }
             result = result << 8 | value
-            octets += 1
-            if i < end {
-                guard bytes[i] == UInt8(ascii: "."), octets < 4 else { return nil }
-                i += 1
-                guard i < end else { return nil }
-            }
         }
-        return octets == 4 ? result : nil
+        return (result, i)
     }
 
     static func parseV6(_ bytes: UnsafeRawBufferPointer) -> IPAddress? {

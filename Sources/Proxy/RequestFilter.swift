@@ -1,3 +1,4 @@
+public import Config
 public import HTTP1
 import EventLoop
 public import NetworkPolicy
@@ -80,6 +81,19 @@ public struct RequestHeaders: HeaderSource {
                 }
                 if equal && !body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) { return }
             }
+        }
+    }
+
+    /// The parser classified X-Forwarded-For and Forwarded by their exact (case-insensitive)
+    /// names while it read them, so the kind stands for the name comparison.
+    @inline(__always)
+    public func forEachValue(of header: ClientIPSettings.Header, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        let kind: HeaderKind = switch header {
+        case .xForwardedFor: .xForwardedFor
+        case .forwarded: .forwarded
+        }
+        for field in fields where field.kind == kind {
+            if !body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) { return }
         }
     }
 }

@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "AdminTests", dependencies: ["Admin", "EventLoop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "DemoBackend", "Tokens", "KeyFetcher", "IPSets", "TestSupport"],
+            dependencies: ["Proxy", "Config", "EventLoop", "HTTP1", "NetworkPolicy", "DemoBackend", "Tokens", "KeyFetcher", "IPSets", "TestSupport"],
             // Fixtures: the Python peers of the HTTP/2 flood, gRPC and upstream-TLS tests.
             resources: [.copy("Fixtures")],
             swiftSettings: strict

@@ -19,28 +19,29 @@ public enum HeaderKind: UInt8, Sendable {
 
     @inline(__always)
     public static func classify(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> HeaderKind {
+        // Compared a word at a time (WordScan.swift); only names of a known length are looked at.
         switch name.count {
         case 2: return bytes.equalsLowercase(name, "te") ? .hopByHop : .other
-        case 4: return bytes.equalsLowercase(name, "host") ? .host : .other
-        case 6: return bytes.equalsLowercase(name, "expect") ? .expect : .other
+        case 4: return bytes.equalsLowercaseWords(name, "host") ? .host : .other
+        case 6: return bytes.equalsLowercaseWords(name, "expect") ? .expect : .other
         case 7:
-            if bytes.equalsLowercase(name, "upgrade") { return .upgrade }
-            return bytes.equalsLowercase(name, "trailer") ? .hopByHop : .other
-        case 9: return bytes.equalsLowercase(name, "forwarded") ? .forwarded : .other
+            if bytes.equalsLowercaseWords(name, "upgrade") { return .upgrade }
+            return bytes.equalsLowercaseWords(name, "trailer") ? .hopByHop : .other
+        case 9: return bytes.equalsLowercaseWords(name, "forwarded") ? .forwarded : .other
         case 10:
-            if bytes.equalsLowercase(name, "connection") { return .connection }
-            return bytes.equalsLowercase(name, "keep-alive") ? .hopByHop : .other
-        case 13: return bytes.equalsLowercase(name, "authorization") ? .authorization : .other
-        case 14: return bytes.equalsLowercase(name, "content-length") ? .contentLength : .other
-        case 15: return bytes.equalsLowercase(name, "x-forwarded-for") ? .xForwardedFor : .other
+            if bytes.equalsLowercaseWords(name, "connection") { return .connection }
+            return bytes.equalsLowercaseWords(name, "keep-alive") ? .hopByHop : .other
+        case 13: return bytes.equalsLowercaseWords(name, "authorization") ? .authorization : .other
+        case 14: return bytes.equalsLowercaseWords(name, "content-length") ? .contentLength : .other
+        case 15: return bytes.equalsLowercaseWords(name, "x-forwarded-for") ? .xForwardedFor : .other
         case 16:
-            if bytes.equalsLowercase(name, "x-forwarded-host") { return .xForwardedProtoOrHost }
-            return bytes.equalsLowercase(name, "proxy-connection") ? .hopByHop : .other
+            if bytes.equalsLowercaseWords(name, "x-forwarded-host") { return .xForwardedProtoOrHost }
+            return bytes.equalsLowercaseWords(name, "proxy-connection") ? .hopByHop : .other
         case 17:
-            if bytes.equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
-            return bytes.equalsLowercase(name, "x-forwarded-proto") ? .xForwardedProtoOrHost : .other
+            if bytes.equalsLowercaseWords(name, "transfer-encoding") { return .transferEncoding }
+            return bytes.equalsLowercaseWords(name, "x-forwarded-proto") ? .xForwardedProtoOrHost : .other
         default:
-            if name.count >= 21 && bytes.equalsLowercase(name.lowerBound..<name.lowerBound + 21, "x-ms-client-principal") {
+            if name.count >= 21 && bytes.equalsLowercaseWords(name.lowerBound..<name.lowerBound + 21, "x-ms-client-principal") {
                 return .identity
             }
             return .other

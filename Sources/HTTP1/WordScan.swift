@@ -42,13 +42,26 @@ enum Lanes {
         below(x ^ splat(byte), 1)
     }
 
+    /// Lanes ≥ `n`, for a word of ASCII lanes: the high bit of `lane + (0x80 - n)` is set
+    /// exactly when lane ≥ n, and a lane under 0x80 plus at most 0x80 stays under 0x100, so no
+    /// carry leaves it. Above a lane ≥ 0x80 the result is not to be trusted.
+    @inline(__always)
+    static func atLeast(_ x: UInt64, _ n: UInt8) -> UInt64 {
+        (x &+ splat(0x80 &- n)) & highBits
+    }
+
+    /// 0x20 in the lanes of `lowercase` (ASCII) that hold a letter, 0 elsewhere: ORed into
+    /// input bytes it folds exactly those lanes to lower case.
+    @inline(__always)
+    static func letterCaseBits(_ lowercase: UInt64) -> UInt64 {
+        (atLeast(lowercase, 0x61) & ~atLeast(lowercase, 0x7B)) >> 2
+    }
+
     /// Lanes that are not a letter, digit or "-" — what nearly every field name is made of.
-    /// Exact for ASCII lanes: a lane under 0x80 plus at most 0x80 stays under 0x100, so no carry
-    /// leaves it. A lane ≥ 0x80 is flagged by itself, and lanes below it are still exact.
+    /// Exact for ASCII lanes (see `atLeast`). A lane ≥ 0x80 is flagged by itself, and lanes
+    /// below it are still exact.
     @inline(__always)
     static func notNameByte(_ x: UInt64) -> UInt64 {
-        // The high bit of `lane + (0x80 - n)` is set exactly when lane ≥ n.
-        @inline(__always) func atLeast(_ v: UInt64, _ n: UInt8) -> UInt64 { (v &+ splat(0x80 &- n)) & highBits }
         // Setting bit 5 folds A–Z onto a–z and leaves nothing else in a–z ("@" and "[" land on
         // "`" and "{"), so one range test covers both cases.
         let folded = x | splat(0x20)
@@ -64,6 +77,37 @@ enum Lanes {
     static func first(_ mask: UInt64) -> Int { mask.trailingZeroBitCount &>> 3 }
 }
 
+extension UnsafeRawBufferPointer {
+    /// `equalsLowercase` a word at a time: names of four bytes or more are compared in (at most
+    /// three) loads, the last overlapping the one before it so that no byte outside `range` or
+    /// the literal is read. Only the literal's letter lanes are folded, so a byte matches
+    /// exactly when `lower(byte)` equals the literal's, as bytewise.
+    @inline(__always)
+    func equalsLowercaseWords(_ range: Range<Int>, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard range.count == n else { return false }
+        let lit = UnsafeRawPointer(literal.utf8Start)
+        if n >= 8 {
+            var offset = 0
+            while true {
+                let expected = UInt64(littleEndian: lit.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                if word(at: range.lowerBound + offset) | Lanes.letterCaseBits(expected) != expected { return false }
+                if offset == n - 8 { return true }
+                offset = Swift.min(offset + 8, n - 8)
+            }
+        }
+        if n >= 4 {
+            @inline(__always) func matches(at offset: Int) -> Bool {
+                let expected = UInt64(UInt32(littleEndian: lit.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                let got = UInt64(UInt32(littleEndian: loadUnaligned(fromByteOffset: range.lowerBound + offset, as: UInt32.self)))
+                return got | Lanes.letterCaseBits(expected) == expected
+            }
+            return matches(at: 0) && matches(at: n - 4)
+        }
+        return equalsLowercase(range, literal)
+    }
+}
+
 /// The index of the first byte at or after `from` that is not a tchar (RFC 9110 §5.6.2); nil
 /// when every byte up to `bound` is one (the rest has not arrived).
 @inline(__always)
@@ -76,8 +120,10 @@ func scanToken(_ bytes: UnsafeRawBufferPointer, from: Int, bound: Int) -> Int? {
             p &+= Lanes.first(flagged)
         }
         guard p < bound else { return nil }
-        // A flagged byte may still be a tchar ("_", ".", "!", ...): the byte class decides.
-        guard isTChar(bytes[p]) else { return p }
+        let b = bytes[p]
+        // The colon ends nearly every name; any other flagged byte may still be a tchar ("_",
+        // ".", "!", ...), which the byte class decides.
+        guard b != UInt8(ascii: ":"), isTChar(b) else { return p }
         p &+= 1
     }
 }

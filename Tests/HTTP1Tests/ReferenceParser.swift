@@ -1,7 +1,8 @@
 // The request-head parser and field-line reader as they were before the single-pass, word-at-a-time
 // rewrite (main at 0cfd1af), kept verbatim but for their names: the oracle the differential test
 // holds the new parser to. Nothing here runs outside the tests. The byte classes, list, length and
-// coding helpers they call were not changed and are the module's own.
+// coding helpers they call were not changed and are the module's own. HeaderKind.classify was
+// changed too (word compares), so it is here as `referenceClassify`.
 
 @testable import HTTP1
 
@@ -298,10 +299,39 @@ func referenceParseFieldLines(
         var field = HeaderField(
             nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
             valueStart: Int32(valueStart), valueEnd: Int32(valueEnd),
-            kind: HeaderKind.classify(bytes, nameStart..<nameEnd)
+            kind: referenceClassify(bytes, nameStart..<nameEnd)
         )
         try onField(&field)
         p += 2
     }
     return count
+}
+
+func referenceClassify(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> HeaderKind {
+    switch name.count {
+    case 2: return bytes.equalsLowercase(name, "te") ? .hopByHop : .other
+    case 4: return bytes.equalsLowercase(name, "host") ? .host : .other
+    case 6: return bytes.equalsLowercase(name, "expect") ? .expect : .other
+    case 7:
+        if bytes.equalsLowercase(name, "upgrade") { return .upgrade }
+        return bytes.equalsLowercase(name, "trailer") ? .hopByHop : .other
+    case 9: return bytes.equalsLowercase(name, "forwarded") ? .forwarded : .other
+    case 10:
+        if bytes.equalsLowercase(name, "connection") { return .connection }
+        return bytes.equalsLowercase(name, "keep-alive") ? .hopByHop : .other
+    case 13: return bytes.equalsLowercase(name, "authorization") ? .authorization : .other
+    case 14: return bytes.equalsLowercase(name, "content-length") ? .contentLength : .other
+    case 15: return bytes.equalsLowercase(name, "x-forwarded-for") ? .xForwardedFor : .other
+    case 16:
+        if bytes.equalsLowercase(name, "x-forwarded-host") { return .xForwardedProtoOrHost }
+        return bytes.equalsLowercase(name, "proxy-connection") ? .hopByHop : .other
+    case 17:
+        if bytes.equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
+        return bytes.equalsLowercase(name, "x-forwarded-proto") ? .xForwardedProtoOrHost : .other
+    default:
+        if name.count >= 21 && bytes.equalsLowercase(name.lowerBound..<name.lowerBound + 21, "x-ms-client-principal") {
+            return .identity
+        }
+        return .other
+    }
 }

@@ -122,4 +122,40 @@ struct WordScanTests {
         }
         #expect(found.isEmpty, "\(found)")
     }
+
+    static let knownNames = ["te", "host", "expect", "upgrade", "trailer", "forwarded", "connection", "keep-alive",
+                             "authorization", "content-length", "x-forwarded-for", "x-forwarded-host", "proxy-connection",
+                             "transfer-encoding", "x-forwarded-proto", "x-ms-client-principal", "x-ms-client-principal-id"]
+
+    /// Every known name in random case, and with each byte in turn replaced by every byte value
+    /// (in lower and upper case), placed at an odd offset in a larger buffer.
+    @Test func headerKindsByWordsMatchTheBytewiseCompare() {
+        var random = Seeded(0xC1A5)
+        var found: [String] = []
+        func check(_ name: [UInt8]) {
+            let buffer = [UInt8](repeating: 0x61, count: 3) + name + [UInt8(ascii: ":")]
+            buffer.withUnsafeBytes { raw in
+                let range = 3..<(3 + name.count)
+                if HeaderKind.classify(raw, range) != referenceClassify(raw, range), found.count < 5 {
+                    found.append(String(decoding: name, as: UTF8.self).debugDescription)
+                }
+            }
+        }
+        for known in Self.knownNames {
+            let lower = Array(known.utf8)
+            for _ in 0..<64 {
+                check(lower.map { random.below(2) == 0 ? $0 : ($0 &- 97 < 26 ? $0 - 32 : $0) })
+            }
+            for upper in [lower, Array(known.uppercased().utf8)] {
+                for i in upper.indices {
+                    for b in 0...255 {
+                        var name = upper
+                        name[i] = UInt8(b)
+                        check(name)
+                    }
+                }
+            }
+        }
+        #expect(found.isEmpty, "\(found)")
+    }
 }

@@ -89,7 +89,7 @@ struct ParserDifferentialTests {
                                        0x30, 0x31, 0x39, 0x3A, 0x3B, 0x3F, 0x40, 0x41, 0x48, 0x5A, 0x5B, 0x5F, 0x60, 0x61,
                                        0x7A, 0x7B, 0x7E, 0x7F, 0x80, 0xC3, 0xFF]
 
-    static func mutate(_ seed: [UInt8], _ random: inout Seeded) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], _ random: inout SplitMix) -> [UInt8] {
         var bytes = seed
         for _ in 0..<(1 + random.below(3)) where !bytes.isEmpty {
             let at = random.below(bytes.count)
@@ -116,7 +116,7 @@ struct ParserDifferentialTests {
 
     @Test(arguments: 0..<4)
     func mutatedHeadsWholeAndInPiecesGetTheSameAnswers(_ round: Int) {
-        var random = Seeded(UInt64(0x5EED_0000 + round))
+        var random = SplitMix(seed: UInt64(0x5EED_0000 + round))
         var mismatches: [String] = []
         var counts = (parsed: 0, refused: 0)
         for iteration in 0..<5_000 {
@@ -160,7 +160,7 @@ struct ParserDifferentialTests {
 
     /// Response heads and trailers go through the same field-line reader with their end known.
     @Test func knownEndFieldLinesGetTheSameAnswers() {
-        var random = Seeded(0xF1E1D)
+        var random = SplitMix(seed: 0xF1E1D)
         var mismatches: [String] = []
         let sections = Self.seeds.compactMap { seed -> [UInt8]? in
             guard let lineEnd = seed.utf8.firstIndex(of: 0x0A) else { return nil }
@@ -187,10 +187,10 @@ struct ParserDifferentialTests {
     }
 }
 
-/// SplitMix64: the same inputs on every run.
-struct Seeded {
+/// A small seeded generator (as in the other test modules): the same inputs on every run.
+struct SplitMix {
     var state: UInt64
-    init(_ seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -130,7 +130,7 @@ struct WordScanTests {
     /// Every known name in random case, and with each byte in turn replaced by every byte value
     /// (in lower and upper case), placed at an odd offset in a larger buffer.
     @Test func headerKindsByWordsMatchTheBytewiseCompare() {
-        var random = Seeded(0xC1A5)
+        var random = SplitMix(seed: 0xC1A5)
         var found: [String] = []
         func check(_ name: [UInt8]) {
             let buffer = [UInt8](repeating: 0x61, count: 3) + name + [UInt8(ascii: ":")]

@@ -15,7 +15,7 @@ struct ResolverDifferentialTests {
                              "1000.0.0.1", "10.0.0.5x", "10.0.0.5:", "10.0.0.5:x", "1.2.3.4.5", "unknown", "_hidden",
                              "\"10.0.0.5\"", "\"a,b\"", "", " ", "\t", "[10.0.0.5]", "10.0.0.5\t9"]
 
-    static func element(_ random: inout Seeded, forwarded: Bool) -> String {
+    static func element(_ random: inout SplitMix, forwarded: Bool) -> String {
         let pool = random.below(3) == 0 ? nearMisses : addresses
         let address = pool[random.below(pool.count)]
         let padded = [" ", "", "\t", "  "][random.below(4)] + address + ["", " ", "\t"][random.below(3)]
@@ -28,7 +28,7 @@ struct ResolverDifferentialTests {
         }
     }
 
-    static func headers(_ random: inout Seeded, forwarded: Bool) -> StaticHeaders {
+    static func headers(_ random: inout SplitMix, forwarded: Bool) -> StaticHeaders {
         let name = forwarded ? ["Forwarded", "forwarded"] : ["X-Forwarded-For", "x-forwarded-for", "X-FORWARDED-FOR"]
         var fields: [(name: String, value: String)] = []
         for _ in 0..<(1 + random.below(3)) {
@@ -52,7 +52,7 @@ struct ResolverDifferentialTests {
     func randomHeadersResolveToTheSameClient(_ yaml: String, _ hasTrusted: Bool) throws {
         let resolver = try resolver(yaml)
         let reference = ReferenceResolver(resolver: resolver, hasTrusted: hasTrusted)
-        var random = Seeded(UInt64(yaml.utf8.count))
+        var random = SplitMix(seed: UInt64(yaml.utf8.count))
         var mismatches: [String] = []
         var fromHeader = 0
         for _ in 0..<4_000 {
@@ -69,7 +69,7 @@ struct ResolverDifferentialTests {
     }
 
     @Test func ipv4TextParsesAsBefore() {
-        var random = Seeded(0x1F4)
+        var random = SplitMix(seed: 0x1F4)
         let alphabet = Array("0123456789.....:[] x".utf8)
         var mismatches: [String] = []
         for _ in 0..<100_000 {
@@ -86,16 +86,6 @@ struct ResolverDifferentialTests {
     }
 }
 
-/// SplitMix64: the same inputs on every run.
-struct Seeded {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

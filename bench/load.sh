@@ -87,6 +87,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# wait_port and nginx_conf, shared with bench/memory.sh and bench/soak.sh.
+. bench/lib.sh
 
 if [ -n "${PORTCULLIS_BIN:-}" ]; then
   bin=$PORTCULLIS_BIN  # a binary built elsewhere (another commit, for a before/after)
@@ -100,14 +102,6 @@ if [ "$TLS" = 1 ]; then
   cc -O2 -pthread -o "$work/handshake" bench/handshake.c -lssl -lcrypto
 fi
 
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listening on 127.0.0.1:$1" >&2
-  return 1
-}
 
 "$bin" backend --host 127.0.0.1 --port "$BACKEND_PORT" 2>"$work/backend.err" & pids+=($!); procs[direct]=$!
 wait_port "$BACKEND_PORT"
@@ -145,35 +139,6 @@ defaults
 HAP
 }
 
-# An nginx configuration: $1 names its pid file and temp directory, $2 is the listen line's
-# address and flags, $3 any further server-level lines (the TLS ones), $4 the upstream keep-alive
-# pool (idle connections kept per worker; default 256).
-nginx_conf() {
-  cat <<NGINX
-worker_processes $WORKERS;
-daemon off;
-pid $work/$1.pid;
-error_log $work/$1/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/$1;
-  proxy_temp_path $work/$1;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive ${4:-256}; }
-  server {
-    listen $2;${3:-}
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-    }
-  }
-}
-NGINX
-}
 
 targets=("direct:$BACKEND_PORT")
 if command -v nginx >/dev/null; then

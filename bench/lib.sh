@@ -1,0 +1,67 @@
+# Shared by the bench scripts (sourced, after `cd` to the repository root and with $work set):
+# waiting for a port, refusing busy ones, nginx's configuration and the server's memory and fds.
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listening on 127.0.0.1:$1" >&2
+  return 1
+}
+
+# wait_port only sees that something answers: a port another process already holds would be
+# measured in place of ours, so refuse to start on one.
+refuse_busy_ports() {
+  local p
+  for p in "$@"; do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+      echo "127.0.0.1:$p is already in use; pick free ports with PORT_BASE=..." >&2
+      exit 1
+    fi
+  done
+}
+
+# An nginx configuration: $1 names its pid file and temp directory, $2 is the listen line's
+# address and flags, $3 any further server-level lines (the TLS ones), $4 the upstream keep-alive
+# pool (idle connections kept per worker; default 256). NGINX_WORKER_CONNECTIONS (default 4096)
+# is its per-worker connection limit, and its descriptor limit too.
+nginx_conf() {
+  local connections=${NGINX_WORKER_CONNECTIONS:-4096}
+  cat <<NGINX
+worker_processes $WORKERS;
+worker_rlimit_nofile $((connections + 64));
+daemon off;
+pid $work/$1.pid;
+error_log $work/$1/error.log warn;
+events { worker_connections $connections; }
+http {
+  access_log off;
+  client_body_temp_path $work/$1;
+  proxy_temp_path $work/$1;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive ${4:-256}; }
+  server {
+    listen $2;${3:-}
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+    }
+  }
+}
+NGINX
+}
+
+# Resident memory in KiB: Portcullis's process, or the sum of nginx's workers (its master does
+# no request work).
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+nginx_rss_kib() {
+  local total=0 child
+  for child in $(pgrep -P "$1"); do total=$((total + $(rss_kib "$child"))); done
+  echo "$total"
+}
+# Open descriptors of a process.
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }

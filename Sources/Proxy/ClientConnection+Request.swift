@@ -11,7 +11,7 @@ extension ClientConnection {
     // MARK: Head
 
     func parseHead() {
-        if input.isEmpty {
+        if bufferedInput == 0 {
             arm(.idle, worker.settings.idleMillis)
             return
         }
@@ -99,13 +99,13 @@ extension ClientConnection {
             input.consume(head.length)
             resetForNextRequest()
             _ = flushOutput()
-            if !closed, !input.isEmpty { processInput() }
+            if !closed, bufferedInput > 0 { processInput() }
         } else {
             state = .closing
             worker.loop.clearDeadline(self)
             // Stop reading: whatever else the client sent is not going to be looked at.
             readable = false
-            if flushOutput(), output.isEmpty { shutdownAndClose() }
+            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
         }
     }
 
@@ -124,10 +124,10 @@ extension ClientConnection {
         retried = false
         retryable = false
         record = ExchangeRecord(client: peerIP)
-        logLine.clear()
+        heldLogLine?.clear()
         logMethodLength = 0
         timerPhase = .idle
-        if input.isEmpty { arm(.idle, worker.settings.idleMillis) }
+        if bufferedInput == 0 { arm(.idle, worker.settings.idleMillis) }
     }
 
     /// Copies method and path for the access log: the head's bytes may be overwritten by body
@@ -208,7 +208,7 @@ extension ClientConnection {
         // `sentHead` and the upstream is attached once framing has proved itself.
         let out = upstream?.output ?? sentHead
         while true {
-            guard out.readableBytes < Self.highWater, !input.isEmpty else { break }
+            guard out.readableBytes < Self.highWater, bufferedInput > 0 else { break }
             switch requestBody {
             case .done:
                 break
@@ -280,7 +280,7 @@ extension ClientConnection {
 
     func pumpTunnelToUpstream() {
         guard let upstream else { return }
-        if !input.isEmpty {
+        if bufferedInput > 0 {
             upstream.output.append(input.readable)
             input.clear()
         }

@@ -7,15 +7,16 @@ extension ClientConnection {
 
     func upstreamEvent(_ events: UInt32) {
         guard let upstream, !closed else { return }
+        defer { releaseIdleBuffers() }
         guard upstream.becomeReady(ready: { arm(.upstreamResponse, worker.settings.responseTimeoutMillis) },
                                    failed: upstreamFailed) else { return }
-        if upstream.writable, !upstream.output.isEmpty {
+        if upstream.writable, upstream.pendingOutput > 0 {
             guard upstream.flush() else {
                 upstreamFailed()
                 return
             }
             // Room again upstream: take more of the client's body.
-            if upstream.output.readableBytes < Self.highWater {
+            if upstream.pendingOutput < Self.highWater {
                 if state == .tunnel { pumpTunnelToUpstream() } else { pumpRequest() }
                 if closed { return }
                 drive()
@@ -45,11 +46,11 @@ extension ClientConnection {
     /// Resumes the upstream → client direction once the client's output has room again: bytes
     /// already buffered first, then whatever the upstream socket still holds.
     func resumeResponseIfRoom() {
-        guard let upstream, state == .exchanging || state == .tunnel, output.readableBytes < Self.highWater else { return }
-        if !upstream.input.isEmpty {
+        guard let upstream, state == .exchanging || state == .tunnel, pendingOutput < Self.highWater else { return }
+        if upstream.bufferedInput > 0 {
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
         }
-        if !closed, self.upstream === upstream, upstream.readable, output.readableBytes < Self.highWater {
+        if !closed, self.upstream === upstream, upstream.readable, pendingOutput < Self.highWater {
             readUpstream(upstream)
         }
     }
@@ -195,12 +196,12 @@ extension ClientConnection {
         if closeAfterResponse || worker.draining || peerClosed {
             state = .closing
             worker.loop.clearDeadline(self)
-            if flushOutput(), output.isEmpty { shutdownAndClose() }
+            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
             return
         }
         resetForNextRequest()
         _ = flushOutput()
-        if !closed && !input.isEmpty { processInput() }
+        if !closed && bufferedInput > 0 { processInput() }
         // Input that arrived while the exchange had no use for it (a pipelined request, or the
         // client's FIN after a half-close) raised no new edge: go back for it, or the
         // connection would sit until the idle timeout.
@@ -214,7 +215,7 @@ extension ClientConnection {
             state = .closing
             upstream?.close()
             upstream = nil
-            if flushOutput(), output.isEmpty { shutdownAndClose() }
+            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
             return
         }
         if let upstream, response.headDone {
@@ -283,7 +284,7 @@ extension ClientConnection {
 
     func pumpTunnelToClient() {
         guard let upstream else { return }
-        if !upstream.input.isEmpty && output.readableBytes < Self.highWater {
+        if upstream.bufferedInput > 0 && output.readableBytes < Self.highWater {
             output.append(upstream.input.readable)
             upstream.input.clear()
         }
@@ -294,7 +295,7 @@ extension ClientConnection {
 
     func logExchange(status: Int, decision: StaticString, reason: String) {
         record.upstreamFinished()
-        let line = logLine.readable
+        let line = heldLogLine?.readable ?? UnsafeRawBufferPointer(start: nil, count: 0)
         worker.finishExchange(record, method: UnsafeRawBufferPointer(rebasing: line[0..<logMethodLength]),
                               path: UnsafeRawBufferPointer(rebasing: line[logMethodLength...]),
                               status: status, decision: decision, reason: reason, h2: false,

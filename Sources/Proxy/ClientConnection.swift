@@ -61,10 +61,10 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     private let live: LiveObjects
     /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
     private let buffers: BufferPool
+    private let smallBuffers: BufferPool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
-    let peer: SocketAddress
     /// The TCP peer, or the source from a PROXY protocol header once read.
     var peerIP: IPAddress
     /// `peerIP` came from a PROXY protocol header (the log says how the client was found).
@@ -72,8 +72,14 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var timer = TimerSlot()
     var timerPhase = TimerPhase.idle
 
-    let input: IOBuffer
-    let output: IOBuffer
+    // The buffers are lent by the worker's pools while the connection has a use for them and go
+    // back between requests (``releaseIdleBuffers()``): a kept-alive connection waiting for its
+    // next request holds none, so memory follows the requests in flight, not the connections
+    // open. `input`, `output`, `sentHead` and `logLine` take one when first used.
+    private(set) var heldInput: IOBuffer?
+    private(set) var heldOutput: IOBuffer?
+    private(set) var heldSentHead: IOBuffer?
+    private(set) var heldLogLine: IOBuffer?
     var readable = false
     var writable = true
     var peerClosed = false
@@ -91,13 +97,10 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var chunkToClient = false
     var closeAfterResponse = false
     var retried = false
-    /// The encoded upstream request head, kept to retry an idempotent request once.
-    let sentHead = IOBuffer(capacity: 2048)
     var retryable = false
 
     /// What the access log and the metrics will say of the current request.
     var record: ExchangeRecord
-    let logLine = IOBuffer(capacity: 256)
     var logMethodLength = 0
 
     init(fd: Int32, peer: SocketAddress, worker: Worker, listener: String, expectProxyHeader: Bool, tls: TLSSession?,
@@ -108,7 +111,6 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         self.offers = offers
         transport = tls.map { .tls($0) } ?? .plain(fd)
         requestsClientCertificates = tls?.requestsClientCertificates ?? false
-        self.peer = peer
         self.peerIP = peer.withAddressBytes { IPAddress(bytes: $0) } ?? IPAddress(high: 0, low: 0)
         self.record = ExchangeRecord(client: peerIP)
         self.worker = worker
@@ -116,16 +118,81 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         self.parser = RequestParser(limits: worker.settings.requestLimits)
         self.response = UpstreamResponse(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
         buffers = worker.buffers
-        input = buffers.take()
-        output = buffers.take()
+        smallBuffers = worker.smallBuffers
         live = worker.live
         live.clients.add(1, ordering: .relaxed)
     }
 
     deinit {
-        buffers.give(input)
-        buffers.give(output)
+        if let heldInput { buffers.give(heldInput) }
+        if let heldOutput { buffers.give(heldOutput) }
+        if let heldSentHead { smallBuffers.give(heldSentHead) }
+        if let heldLogLine { smallBuffers.give(heldLogLine) }
         live.clients.subtract(1, ordering: .relaxed)
+    }
+
+    // MARK: Buffers
+
+    /// Client bytes read and not yet used.
+    var input: IOBuffer {
+        if let heldInput { return heldInput }
+        let buffer = buffers.take()
+        heldInput = buffer
+        return buffer
+    }
+
+    /// Bytes for the client not yet written.
+    var output: IOBuffer {
+        if let heldOutput { return heldOutput }
+        let buffer = buffers.take()
+        heldOutput = buffer
+        return buffer
+    }
+
+    /// The encoded upstream request head, kept to retry an idempotent request once (and, for a
+    /// chunked request, its first body bytes until the framing has proved itself).
+    var sentHead: IOBuffer {
+        if let heldSentHead { return heldSentHead }
+        let buffer = smallBuffers.take()
+        heldSentHead = buffer
+        return buffer
+    }
+
+    /// Method and path of the current request, for the access log.
+    var logLine: IOBuffer {
+        if let heldLogLine { return heldLogLine }
+        let buffer = smallBuffers.take()
+        heldLogLine = buffer
+        return buffer
+    }
+
+    /// Counts that do not take a buffer to say there is nothing.
+    var bufferedInput: Int { heldInput?.readableBytes ?? 0 }
+    var pendingOutput: Int { heldOutput?.readableBytes ?? 0 }
+
+    /// Gives back the buffers that hold nothing the connection still needs. Only called where
+    /// the connection's own work has unwound (the end of an event), so no caller still holds one:
+    /// empty input and output at any time, the request head and log line between requests. A
+    /// buffer with bytes in it (a pipelined request, an unsent answer) is never given back.
+    func releaseIdleBuffers() {
+        guard !closed else { return }
+        if let heldInput, heldInput.isEmpty {
+            self.heldInput = nil
+            buffers.give(heldInput)
+        }
+        if let heldOutput, heldOutput.isEmpty {
+            self.heldOutput = nil
+            buffers.give(heldOutput)
+        }
+        guard state == .readingHead || state == .handshaking || state == .proxyHeader else { return }
+        if let heldSentHead {
+            self.heldSentHead = nil
+            smallBuffers.give(heldSentHead)
+        }
+        if let heldLogLine {
+            self.heldLogLine = nil
+            smallBuffers.give(heldLogLine)
+        }
     }
 
     // MARK: Events
@@ -137,8 +204,13 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         drive()
     }
 
-    /// Does all the work the current readiness allows.
+    /// Does all the work the current readiness allows, then lets go of the buffers it no longer needs.
     func drive() {
+        driveSteps()
+        releaseIdleBuffers()
+    }
+
+    private func driveSteps() {
         var rounds = 0
         while !closed {
             rounds += 1
@@ -158,12 +230,12 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
                 continue
             }
             if state == .closing {
-                if output.isEmpty { close() }
+                if pendingOutput == 0 { close() }
                 return
             }
             resumeResponseIfRoom()
             if closed { return }
-            guard readable, wantsInput(), input.readableBytes < inputLimit else { return }
+            guard readable, wantsInput(), bufferedInput < inputLimit else { return }
             guard readInput() else { return }
             processInput()
         }
@@ -215,7 +287,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// Flushes queued output; false if the connection was closed because of it.
     @inline(__always)
     func flushOutput() -> Bool {
-        guard writable, !output.isEmpty else { return true }
+        guard writable, pendingOutput > 0 else { return true }
         do {
             if try !transport.write(from: output) { writable = false }
         } catch {
@@ -233,18 +305,18 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             return true
         case .exchanging:
             guard case .done = requestBody else {
-                return (upstream?.output.readableBytes ?? upstreamPendingBytes) < Self.highWater && input.readableBytes < inputLimit
+                return (upstream?.pendingOutput ?? upstreamPendingBytes) < Self.highWater && bufferedInput < inputLimit
             }
             return false
         case .tunnel:
-            return (upstream?.output.readableBytes ?? 0) < Self.highWater
+            return (upstream?.pendingOutput ?? 0) < Self.highWater
         case .closing:
             return false
         }
     }
 
     /// Request bytes waiting for an upstream that is not attached yet (a chunked head on hold).
-    var upstreamPendingBytes: Int { sentHead.readableBytes }
+    var upstreamPendingBytes: Int { heldSentHead?.readableBytes ?? 0 }
 
     /// Bytes of client input held at most; more waits in the kernel (backpressure).
     var inputLimit: Int { max(worker.settings.requestLimits.maxHeadBytes, 64 * 1024) + 16 * 1024 }
@@ -279,7 +351,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         switch state {
         case .handshaking:
             close()
-        case .readingHead where input.isEmpty, .proxyHeader where input.isEmpty:
+        case .readingHead where bufferedInput == 0, .proxyHeader where bufferedInput == 0:
             close()
         case .readingHead, .proxyHeader:
             // A partial head and then EOF: nothing to answer to.
@@ -344,6 +416,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
 
     func deadlinePassed(now: Int64) {
         guard !closed else { return }
+        defer { releaseIdleBuffers() }
         switch timerPhase {
         case .idle, .handshake:
             close()
@@ -377,7 +450,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
 
     func drain() {
         switch state {
-        case .readingHead where input.isEmpty, .proxyHeader, .handshaking:
+        case .readingHead where bufferedInput == 0, .proxyHeader, .handshaking:
             close()
         default:
             break

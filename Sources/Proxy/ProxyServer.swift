@@ -177,7 +177,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
     public var pooledBufferBytes: Int {
-        workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize }
+        workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize + $1.smallBuffers.freeCount * $1.smallBuffers.bufferSize }
     }
 
     // MARK: Reload

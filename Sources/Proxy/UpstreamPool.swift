@@ -58,10 +58,12 @@ final class UpstreamPool {
 
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
-        guard !connection.closed, !connection.hangup, idle.count < target.maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
+        guard !connection.closed, !connection.hangup, idle.count < target.maxIdle, connection.bufferedInput == 0,
+              connection.pendingOutput == 0 else {
             connection.close()
             return
         }
+        connection.releaseBuffers()
         connection.reuseCount += 1
         connection.readable = false
         idle.append(connection)

@@ -18,8 +18,12 @@ final class Worker {
     let accessLog: AccessLog
     let metrics: WorkerMetrics
     let live: LiveObjects
-    /// The 16 KiB buffers of this worker's client and upstream connections, reused.
+    /// The 16 KiB buffers of this worker's client and upstream connections, lent while they
+    /// read or write and given back when they idle.
     let buffers = BufferPool()
+    /// 2 KiB buffers for what a request needs beside them: the upstream head kept for a retry,
+    /// the access log's method and path.
+    let smallBuffers = BufferPool(bufferSize: 2048)
     /// Made by ``apply(_:newSockets:)`` from the configuration in effect: the ingress chain
     /// (network, certificate, token) and the egress one (route, outgoing token).
     var pipeline = RequestPipeline(filters: [])
@@ -147,7 +151,7 @@ final class Worker {
         // is no TCP_DEFER_ACCEPT: when nothing is there yet this costs one read saying EAGAIN.)
         connection.readable = true
         connection.drive()
-        if !connection.closed && connection.state == .readingHead && connection.input.isEmpty {
+        if !connection.closed && connection.state == .readingHead && connection.bufferedInput == 0 {
             connection.arm(.idle, settings.idleMillis)
         }
     }

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 CONNECTIONS=${CONNECTIONS:-5000}
 INFLIGHT=${INFLIGHT:-64}
-WARMUP=${WARMUP:-500}
+WARMUP=${WARMUP:-$INFLIGHT}
 KINDS=${KINDS:-"plain tls h2c"}
 SERVERS=${SERVERS:-"portcullis nginx"}
 WORKERS=1

@@ -51,8 +51,11 @@ public struct RequestHead: Sendable {
     /// Header names listed in Connection (besides close/keep-alive/upgrade), to be removed.
     public var nominated: [Range<Int>] = []
 
-    public init() {
-        headers.reserveCapacity(32)
+    /// An empty head with room for `fields` header fields, so the first parses do not grow the
+    /// list piece by piece. 0 reserves nothing: for a connection that may never send a request.
+    public init(reservingFields fields: Int = 32) {
+        guard fields > 0 else { return }
+        headers.reserveCapacity(fields)
         nominated.reserveCapacity(4)
     }
 

@@ -10,8 +10,9 @@ public struct ResponseHead: Sendable {
     public var keepAlive = true
     public var nominated: [Range<Int>] = []
 
-    public init() {
-        headers.reserveCapacity(32)
+    /// An empty head with room for `fields` header fields; 0 reserves nothing.
+    public init(reservingFields fields: Int = 32) {
+        if fields > 0 { headers.reserveCapacity(fields) }
     }
 
     public var isInformational: Bool { status >= 100 && status < 200 }

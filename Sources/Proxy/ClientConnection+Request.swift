@@ -39,6 +39,7 @@ extension ClientConnection {
             record.start = Sys.monotonicNanos()
             arm(.header, worker.settings.requestHeaderMillis)
         }
+        if head.headers.capacity == 0 { head = RequestHead() }  // the connection's first request
         let complete: Bool
         do {
             complete = try parser.parse(input.readable, into: &head)

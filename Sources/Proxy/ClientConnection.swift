@@ -47,10 +47,23 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var target = 0
     /// The socket, or a TLS session over it: everything below the HTTP/1.1 codec.
     let transport: Transport
+    /// What the finished handshake said, kept apart so a cleartext connection carries one
+    /// pointer for it rather than both values.
+    final class TLSFacts {
+        let peer: PeerCertificate?
+        let log: AccessLog.TLSLogFields?
+
+        init(peer: PeerCertificate?, log: AccessLog.TLSLogFields?) {
+            self.peer = peer
+            self.log = log
+        }
+    }
+
+    private var tlsFacts: TLSFacts?
     /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
-    var tlsPeer: PeerCertificate?
+    var tlsPeer: PeerCertificate? { tlsFacts?.peer }
     /// The TLS facts the access log repeats on every request of this connection.
-    var tlsLog: AccessLog.TLSLogFields?
+    var tlsLog: AccessLog.TLSLogFields? { tlsFacts?.log }
     /// Whether this connection's listener asks for client certificates.
     let requestsClientCertificates: Bool
     /// What the listener speaks: h2 by ALPN under TLS or by the preface in cleartext, and
@@ -89,7 +102,8 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     var state: State
 
     var parser: RequestParser
-    var head = RequestHead()
+    // No room for fields until the first request: a connection that never sends one stays small.
+    var head = RequestHead(reservingFields: 0)
     var requestBody = Body.done
     var upstream: UpstreamConnection?
     var response: UpstreamResponse
@@ -116,7 +130,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         self.worker = worker
         self.state = expectProxyHeader ? .proxyHeader : tls != nil ? .handshaking : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
-        self.response = UpstreamResponse(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes)
+        self.response = UpstreamResponse(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes, reservingFields: 0)
         buffers = worker.buffers
         smallBuffers = worker.smallBuffers
         live = worker.live
@@ -252,11 +266,12 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         guard case .tls(let session) = transport else { return true }
         switch session.handshake() {
         case .done:
-            tlsPeer = session.verifiedPeer()
-            if worker.accessLog.enabled {
-                tlsLog = AccessLog.TLSLogFields(version: session.version, alpn: session.negotiatedProtocol,
-                                                clientCertificate: tlsPeer?.primaryIdentity)
-            }
+            let peer = session.verifiedPeer()
+            let log = worker.accessLog.enabled
+                ? AccessLog.TLSLogFields(version: session.version, alpn: session.negotiatedProtocol,
+                                         clientCertificate: peer?.primaryIdentity)
+                : nil
+            if peer != nil || log != nil { tlsFacts = TLSFacts(peer: peer, log: log) }
             state = .readingHead
             timerPhase = .idle
             arm(.idle, worker.settings.idleMillis)

@@ -32,13 +32,16 @@ struct UpstreamResponse {
 
     private var parser: ResponseParser
     private let maxTrailerBytes: Int
-    var head = ResponseHead()
+    var head: ResponseHead
     private(set) var headDone = false
     private(set) var body = Body.done
 
-    init(maxHeadBytes: Int) {
+    /// `reservingFields: 0` leaves the field list without room until the first response, for
+    /// a client connection that may never send a request.
+    init(maxHeadBytes: Int, reservingFields: Int = 32) {
         parser = ResponseParser(maxHeadBytes: maxHeadBytes)
         maxTrailerBytes = maxHeadBytes
+        head = ResponseHead(reservingFields: reservingFields)
     }
 
     var bodyDone: Bool {
@@ -54,6 +57,7 @@ struct UpstreamResponse {
 
     /// Parses the head at the start of `input`, leaving its bytes there for the caller to encode.
     mutating func parseHead(_ input: IOBuffer, requestMethod: HTTPMethod) throws(HTTPError) -> HeadStep {
+        if head.headers.capacity == 0 { head = ResponseHead() }
         guard try parser.parse(input.readable, requestMethod: requestMethod, into: &head) else { return .incomplete }
         if head.isInformational { return .informational }
         headDone = true

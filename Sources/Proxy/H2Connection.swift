@@ -23,8 +23,11 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     let tlsLog: AccessLog.TLSLogFields?
     private let live: LiveObjects
     private let buffers: BufferPool
-    let input: IOBuffer
-    let output: IOBuffer
+    // Lent by the worker's pool while there are frames to read or write, given back once empty
+    // at the end of an event (as for ``ClientConnection``): an idle HTTP/2 connection holds
+    // none, only nghttp2's own session.
+    private var heldInput: IOBuffer?
+    private var heldOutput: IOBuffer?
     var timer = TimerSlot()
     private(set) var closed = false
     private var readable = true
@@ -61,17 +64,45 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         tlsLog = connection.tlsLog
         live = worker.live
         buffers = worker.buffers
-        input = buffers.take()
-        output = buffers.take()
         // Bytes already read past the HTTP/1.1 codec's view: the preface and what followed.
-        input.append(connection.input.readable)
+        if connection.bufferedInput > 0 { input.append(connection.input.readable) }
         live.clients.add(1, ordering: .relaxed)
     }
 
     deinit {
-        buffers.give(input)
-        buffers.give(output)
+        if let heldInput { buffers.give(heldInput) }
+        if let heldOutput { buffers.give(heldOutput) }
         live.clients.subtract(1, ordering: .relaxed)
+    }
+
+    private var input: IOBuffer {
+        if let heldInput { return heldInput }
+        let buffer = buffers.take()
+        heldInput = buffer
+        return buffer
+    }
+
+    private var output: IOBuffer {
+        if let heldOutput { return heldOutput }
+        let buffer = buffers.take()
+        heldOutput = buffer
+        return buffer
+    }
+
+    private var bufferedInput: Int { heldInput?.readableBytes ?? 0 }
+    private var pendingOutput: Int { heldOutput?.readableBytes ?? 0 }
+
+    /// Gives back empty buffers; only where no caller still holds one (the end of an event).
+    private func releaseIdleBuffers() {
+        guard !closed else { return }
+        if let heldInput, heldInput.isEmpty {
+            self.heldInput = nil
+            buffers.give(heldInput)
+        }
+        if let heldOutput, heldOutput.isEmpty {
+            self.heldOutput = nil
+            buffers.give(heldOutput)
+        }
     }
 
     /// Sends our SETTINGS and processes whatever already arrived.
@@ -90,6 +121,11 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     }
 
     func drive() {
+        driveSteps()
+        releaseIdleBuffers()
+    }
+
+    private func driveSteps() {
         var rounds = 0
         while !closed {
             rounds += 1
@@ -97,7 +133,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 worker.loop.resumeSoon(self)
                 return
             }
-            if !input.isEmpty {
+            if bufferedInput > 0 {
                 receiving = true
                 do {
                     try session.receive(input.readable)
@@ -137,7 +173,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             }
             flushSession()
             if closed { return }
-            if !session.isAlive && output.isEmpty {
+            if !session.isAlive && pendingOutput == 0 {
                 close()
                 return
             }
@@ -180,12 +216,12 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             rounds += 1
             do {
                 let out = output
-                try session.send(budget: Self.highWater - output.readableBytes) { out.append($0) }
+                try session.send(budget: Self.highWater - out.readableBytes) { out.append($0) }
             } catch {
                 close()
                 return
             }
-            if writable, !output.isEmpty {
+            if writable, pendingOutput > 0 {
                 let before = output.readableBytes
                 do {
                     if try !transport.write(from: output) { writable = false }
@@ -197,7 +233,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             }
             // Go round again while there is something to do: streams that can read again, or
             // frames nghttp2 could not produce because the output was full until this write.
-            let drainedWithMoreToSay = writable && output.isEmpty && session.wantsWrite
+            let drainedWithMoreToSay = writable && pendingOutput == 0 && session.wantsWrite
             guard !waitingForRoom.isEmpty || drainedWithMoreToSay else { break }
             if rounds == 8 {
                 // Fairness: the rest on the next iteration.
@@ -209,11 +245,13 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             for stream in waiting where !stream.finished { stream.resumeUpstream() }
         }
         updateIdleTimer()
+        // Streams call this from their upstream events, which hold none of these buffers.
+        releaseIdleBuffers()
     }
 
     private func closeAfterFlush() {
         guard !closed else { return }
-        if !output.isEmpty { _ = try? transport.write(from: output) }
+        if pendingOutput > 0 { _ = try? transport.write(from: output) }
         close()
     }
 
@@ -296,7 +334,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         // RST_STREAM of its timeout) still has to reach the client. Output waiting with nothing
         // written for a whole idle period is a client that stopped reading: close. Otherwise
         // look again later, so the connection is never without a deadline.
-        if !output.isEmpty && !wroteSinceDeadline {
+        if pendingOutput > 0 && !wroteSinceDeadline {
             close()
             return
         }

@@ -162,6 +162,32 @@ public enum Sys {
         Int(cs_heap_bytes_in_use())
     }
 
+    /// RLIMIT_NOFILE as `serve` found it and as it left it.
+    public struct OpenFileLimit: Sendable, Equatable {
+        /// The soft limit before.
+        public let before: UInt64
+        /// The soft limit now: the hard limit, unless raising it failed.
+        public let soft: UInt64
+        public let hard: UInt64
+    }
+
+    /// Raises the soft open-file limit to the hard one: every connection is a descriptor, and the
+    /// soft default (often 1,024) is far below what one worker can serve. An unlimited hard limit
+    /// is taken as 1,048,576, the kernel's usual `fs.nr_open` ceiling. Nil if the limit cannot be read.
+    public static func raiseOpenFileLimit() -> OpenFileLimit? {
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        let before = UInt64(limit.rlim_cur)
+        let target = limit.rlim_max == rlim_t.max ? rlim_t(1 << 20) : limit.rlim_max  // rlim_t.max: RLIM_INFINITY
+        if limit.rlim_cur < target {
+            var raised = limit
+            raised.rlim_cur = target
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        return OpenFileLimit(before: before, soft: UInt64(limit.rlim_cur), hard: UInt64(limit.rlim_max))
+    }
+
     public static func monotonicMillis() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)

@@ -32,7 +32,9 @@ final class Listener: EventHandler, TimerHandler {
             // Accepted sockets inherit TCP_NODELAY; setting it here saves a syscall per connection.
             try Sys.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             try Sys.bind(fd, address)
-            try Sys.listen(fd, backlog: 4096)
+            // As deep as the kernel allows (net.core.somaxconn caps it): a burst of thousands of
+            // connects then waits in the queue instead of being dropped and retried a second later.
+            try Sys.listen(fd, backlog: 65_535)
         } catch {
             Sys.close(fd)
             throw error

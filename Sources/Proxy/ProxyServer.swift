@@ -175,6 +175,11 @@ public final class ProxyServer: @unchecked Sendable {
         return (sockets, bound)
     }
 
+    /// Buffers the workers' connections hold now (both pools): none once every connection is idle.
+    public var lentBuffers: Int {
+        workers.reduce(0) { $0 + $1.buffers.lentCount + $1.smallBuffers.lentCount }
+    }
+
     /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
     public var pooledBufferBytes: Int {
         workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize + $1.smallBuffers.freeCount * $1.smallBuffers.bufferSize }

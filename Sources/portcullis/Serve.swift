@@ -52,6 +52,7 @@ enum Runner {
                 log.warning("no token yet for: \(tokens.unready.joined(separator: "; ")); those egress calls get 503 until one is fetched")
             }
         }
+        OpenFiles.raise(for: settings, log: log)
         let server: ProxyServer
         do {
             server = try ProxyServer(config: settings, pipeline: pipeline, version: Portcullis.version)

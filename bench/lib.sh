@@ -1,5 +1,19 @@
 # Shared by the bench scripts (sourced, after `cd` to the repository root and with $work set):
-# waiting for a port, refusing busy ones, nginx's configuration and the server's memory and fds.
+# the binary under test, waiting for a port or a client's line, refusing busy ports, nginx's
+# configuration, and a server's memory and descriptors.
+
+# The portcullis binary to run: PORTCULLIS_BIN as given (a build of another commit, for a
+# before/after), else a release build (in SCRATCH_PATH when set). Sets $bin.
+portcullis_bin() {
+  if [ -n "${PORTCULLIS_BIN:-}" ]; then
+    bin=$PORTCULLIS_BIN
+    return
+  fi
+  echo "building portcullis (release)..." >&2
+  local build=(swift build -c release); [ -n "${SCRATCH_PATH:-}" ] && build+=(--scratch-path "$SCRATCH_PATH")
+  "${build[@]}" --product portcullis >&2
+  bin=$("${build[@]}" --show-bin-path)/portcullis
+}
 
 wait_port() {
   for _ in $(seq 1 100); do
@@ -8,6 +22,20 @@ wait_port() {
   done
   echo "nothing listening on 127.0.0.1:$1" >&2
   return 1
+}
+
+# Waits, bounded by PHASE_TIMEOUT (+30 s), for the line starting with $1 that bench/conns.c
+# writes to $2 (process $3); prints it. Fails if the client ends or the time is up first.
+wait_line() {
+  local deadline=$((SECONDS + ${PHASE_TIMEOUT:-120} + 30))
+  until grep -q "^$1 " "$2"; do
+    if [ $SECONDS -gt $deadline ] || ! kill -0 "$3" 2>/dev/null; then
+      echo "client gave no '$1' line: $(cat "$2")" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  grep "^$1 " "$2"
 }
 
 # wait_port only sees that something answers: a port another process already holds would be

@@ -87,17 +87,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-# wait_port and nginx_conf, shared with bench/memory.sh and bench/soak.sh.
+# portcullis_bin, wait_port and nginx_conf, shared with the other bench scripts.
 . bench/lib.sh
 
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-  bin=$PORTCULLIS_BIN  # a binary built elsewhere (another commit, for a before/after)
-else
-  echo "building portcullis (release)..." >&2
-  build=(swift build -c release); [ -n "$SCRATCH_PATH" ] && build+=(--scratch-path "$SCRATCH_PATH")
-  "${build[@]}" --product portcullis >&2
-  bin=$("${build[@]}" --show-bin-path)/portcullis
-fi
+portcullis_bin  # PORTCULLIS_BIN, or a release build
 if [ "$TLS" = 1 ]; then
   cc -O2 -pthread -o "$work/handshake" bench/handshake.c -lssl -lcrypto
 fi

@@ -45,14 +45,7 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$needed" ]; then
 fi
 ulimit -Sn "$hard"  # the client and the backend take what they may; the proxy is started lower
 
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-  bin=$PORTCULLIS_BIN
-else
-  echo "building portcullis (release)..." >&2
-  build=(swift build -c release); [ -n "$SCRATCH_PATH" ] && build+=(--scratch-path "$SCRATCH_PATH")
-  "${build[@]}" --product portcullis >&2
-  bin=$("${build[@]}" --show-bin-path)/portcullis
-fi
+portcullis_bin
 cc -O2 -o "$work/conns" bench/conns.c -lssl -lcrypto
 
 "$bin" backend --host 127.0.0.1 --port "$BACKEND_PORT" 2>"$work/backend.err" & pids+=($!)
@@ -78,17 +71,6 @@ listen_drops() {
 }
 # A fresh connection's request while the others are held: status and seconds.
 probe() { curl -s -o /dev/null -m 10 -w "%{http_code} %{time_total}s" "http://127.0.0.1:$PORTCULLIS_PORT/hello" || echo " (failed)"; }
-wait_line() {
-  local deadline=$((SECONDS + PHASE_TIMEOUT + 30))
-  until grep -q "^$1 " "$work/out"; do
-    if [ $SECONDS -gt $deadline ] || ! kill -0 "$client" 2>/dev/null; then
-      echo "client gave no '$1' line: $(cat "$work/out")" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  grep "^$1 " "$work/out"
-}
 
 echo "$CONNECTIONS connections, 1 worker, all connects at once, $INFLIGHT requests in flight"
 echo "limits: open files hard $hard, net.core.somaxconn $somaxconn, tcp_max_syn_backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -97,11 +79,11 @@ base_rss=$(rss_kib "$proxy"); base_fds=$(fd_count "$proxy"); drops_before=$(list
 rm -f "$work/ctl" "$work/out"; mkfifo "$work/ctl"
 "$work/conns" -i -p "$PORTCULLIS_PORT" -n "$CONNECTIONS" -C "$CONNECTIONS" -c "$INFLIGHT" -T "$PHASE_TIMEOUT" <"$work/ctl" >"$work/out" & client=$!
 exec 5>"$work/ctl"
-wait_line connected
+wait_line connected "$work/out" "$client"
 sleep 1
 echo "  held, silent: proxy RSS $(( ($(rss_kib "$proxy") - base_rss) / 1024 )) MiB over its base, $(fd_count "$proxy") fds (base $base_fds); fresh request: $(probe)"
 echo >&5
-wait_line requested
+wait_line requested "$work/out" "$client"
 sleep 1
 echo "  held, after a request each: proxy RSS $(( ($(rss_kib "$proxy") - base_rss) / 1024 )) MiB over its base, $(fd_count "$proxy") fds; fresh request: $(probe)"
 echo >&5

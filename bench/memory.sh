@@ -43,14 +43,7 @@ trap cleanup EXIT
 . bench/lib.sh
 refuse_busy_ports "$BACKEND_PORT" "$PORTCULLIS_PORT" "$NGINX_PORT"
 
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-  bin=$PORTCULLIS_BIN
-else
-  echo "building portcullis (release)..." >&2
-  build=(swift build -c release); [ -n "$SCRATCH_PATH" ] && build+=(--scratch-path "$SCRATCH_PATH")
-  "${build[@]}" --product portcullis >&2
-  bin=$("${build[@]}" --show-bin-path)/portcullis
-fi
+portcullis_bin
 cc -O2 -o "$work/conns" bench/conns.c -lssl -lcrypto
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
@@ -103,18 +96,6 @@ YAML
 
 flags_of() { case $1 in tls) echo "-t";; h2c) echo "-2";; *) echo "";; esac; }
 
-# Waits (bounded) for the client's line that starts with $1; prints it.
-wait_line() {
-  local deadline=$((SECONDS + PHASE_TIMEOUT + 30))
-  while ! grep -q "^$1 " "$work/out"; do
-    if [ $SECONDS -gt $deadline ] || ! kill -0 "$client" 2>/dev/null; then
-      echo "client gave no '$1' line: $(cat "$work/out")" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  grep "^$1 " "$work/out"
-}
 
 per_conn() { echo $(( ($1 - $2) * 1024 / CONNECTIONS )); }
 
@@ -133,11 +114,11 @@ for kind in $KINDS; do
     # shellcheck disable=SC2046
     "$work/conns" -i -p "$port" -n "$CONNECTIONS" -c "$INFLIGHT" -T "$PHASE_TIMEOUT" $(flags_of "$kind") <"$work/ctl" >"$work/out" & client=$!
     exec 5>"$work/ctl"
-    connected=$(wait_line connected) || { status=1; exec 5>&-; kill "$client" 2>/dev/null; kill "$server_pid"; continue; }
+    connected=$(wait_line connected "$work/out" "$client") || { status=1; exec 5>&-; kill "$client" 2>/dev/null; kill "$server_pid"; continue; }
     sleep "$SETTLE"
     idle=$($reader "$server_pid")
     echo >&5
-    requested=$(wait_line requested) || { status=1; exec 5>&-; kill "$client" 2>/dev/null; kill "$server_pid"; continue; }
+    requested=$(wait_line requested "$work/out" "$client") || { status=1; exec 5>&-; kill "$client" 2>/dev/null; kill "$server_pid"; continue; }
     sleep "$SETTLE"
     after=$($reader "$server_pid")
     echo >&5

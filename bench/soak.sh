@@ -50,14 +50,7 @@ trap cleanup EXIT
 . bench/lib.sh
 refuse_busy_ports "$BACKEND_PORT" "$PORTCULLIS_PORT" "$ADMIN_PORT"
 
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-  bin=$PORTCULLIS_BIN
-else
-  echo "building portcullis (release)..." >&2
-  build=(swift build -c release); [ -n "$SCRATCH_PATH" ] && build+=(--scratch-path "$SCRATCH_PATH")
-  "${build[@]}" --product portcullis >&2
-  bin=$("${build[@]}" --show-bin-path)/portcullis
-fi
+portcullis_bin
 cc -O2 -o "$work/conns" bench/conns.c -lssl -lcrypto
 
 "$bin" jwks --key config/examples/demo-signing-key.pem --kid demo-key >"$work/jwks.json"

@@ -1,55 +1,44 @@
-import Synchronization
-
-/// A worker's free list of ``IOBuffer``s of one standard size.
+/// A worker's free list of lending ``IOBuffer`` objects, for what needs a buffer for a while
+/// rather than for its whole life (an HTTP/2 stream, an upstream request head kept for a
+/// retry): taking one and giving it back moves no bytes and allocates nothing once warm.
 ///
-/// Connections come and go far faster than their memory should: taking two 16 KiB buffers from
-/// malloc per connection and freeing them at its close left glibc's arenas fragmented under
-/// churn (resident memory kept rising with the number of connections served while the bytes in
-/// use stayed flat). Reusing buffers last-in first-out keeps the same few pages warm and makes
-/// resident memory follow the number of connections open at once, not the number ever served.
-/// Owned by one loop's thread, like the buffers themselves; only ``freeCount`` and ``lentCount``
-/// may be read from elsewhere (atomic mirrors, for leak checks, tests and metrics).
+/// The buffers borrow their storage from ``blocks`` while they hold bytes; a buffer given back
+/// returns its storage at once, so free buffers cost only their small objects. Owned by one
+/// loop's thread, like the buffers themselves; only ``freeCount`` and ``lentCount`` (the
+/// blocks') may be read from elsewhere.
 public final class BufferPool: @unchecked Sendable {
-    public let bufferSize: Int
-    /// Free buffers kept at most; more are handed back to malloc.
+    /// The storage the buffers borrow; connections make their own lending buffers from it too.
+    public let blocks: BlockPool
+    /// Free buffer objects kept at most.
     public let maxFree: Int
     private var free: [IOBuffer] = []
-    private let freeMirror = Atomic<Int>(0)
-    private var lent = 0
-    private let lentMirror = Atomic<Int>(0)
 
     public init(bufferSize: Int = 16 * 1024, maxFree: Int = 256) {
-        self.bufferSize = bufferSize
+        blocks = BlockPool(blockSize: bufferSize, maxFree: maxFree)
         self.maxFree = maxFree
         free.reserveCapacity(maxFree)
     }
 
-    /// An empty buffer of `bufferSize` bytes, reused when one is free.
+    public var bufferSize: Int { blocks.blockSize }
+
+    /// An empty lending buffer, reused when one is free.
     @inline(__always)
     public func take() -> IOBuffer {
-        lent += 1
-        lentMirror.store(lent, ordering: .relaxed)
-        guard let buffer = free.popLast() else { return IOBuffer(capacity: bufferSize) }
-        freeMirror.store(free.count, ordering: .relaxed)
-        return buffer
+        free.popLast() ?? IOBuffer(lendingFrom: blocks)
     }
 
-    /// Takes `buffer` back for reuse. One that grew past the standard size is let go instead, so
-    /// a single large transfer does not pin its memory in the pool.
+    /// Takes back a buffer from ``take()``: its bytes are dropped and its storage returned.
     @inline(__always)
     public func give(_ buffer: IOBuffer) {
-        lent -= 1
-        lentMirror.store(lent, ordering: .relaxed)
-        guard free.count < maxFree, buffer.capacity == bufferSize else { return }
         buffer.clear()
+        buffer.shed()
+        guard free.count < maxFree else { return }
         free.append(buffer)
-        freeMirror.store(free.count, ordering: .relaxed)
     }
 
-    /// Buffers waiting for reuse; safe to read from any thread.
-    public var freeCount: Int { freeMirror.load(ordering: .relaxed) }
+    /// Storage blocks waiting for reuse; safe to read from any thread.
+    public var freeCount: Int { blocks.freeCount }
 
-    /// Buffers taken and not given back yet: what connections hold now. Safe to read from any
-    /// thread (the loop thread is the only writer, so a load and a store suffice).
-    public var lentCount: Int { lentMirror.load(ordering: .relaxed) }
+    /// Storage blocks held by buffers now; safe to read from any thread.
+    public var lentCount: Int { blocks.lentCount }
 }

@@ -6,18 +6,63 @@ import Glibc
 ///
 /// Bytes are appended at `writerIndex` and consumed from `readerIndex`; once all is consumed the
 /// indices return to zero, so a keep-alive connection reuses the same memory for every request.
+/// A lending buffer (``init(lendingFrom:)``) has storage only while it holds bytes: it borrows a
+/// block from its ``BlockPool`` when first written or read into, and ``shed()`` gives it back.
 public final class IOBuffer {
     public private(set) var base: UnsafeMutableRawPointer
     public private(set) var capacity: Int
     public private(set) var readerIndex = 0
     public private(set) var writerIndex = 0
+    /// Where a lending buffer's storage comes from and goes back to; nil: its own, for its life.
+    /// Used through optional chaining, never bound to a local: a binding costs a retain and a
+    /// release on every take and give, which are per request.
+    private let blocks: BlockPool?
+
+    /// `base` of a buffer without storage: capacity 0, so never read or written through (every
+    /// copy is guarded by a count). A constant, not a global, so using it costs no lazy-init check.
+    @inline(__always) private static var noStorage: UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: 16).unsafelyUnwrapped
+    }
 
     public init(capacity: Int) {
         self.capacity = max(capacity, 64)
         base = .allocate(byteCount: self.capacity, alignment: 16)
+        blocks = nil
     }
 
-    deinit { base.deallocate() }
+    /// A buffer that borrows its storage from `blocks`, none until it is first written or read into.
+    public init(lendingFrom blocks: BlockPool) {
+        self.blocks = blocks
+        capacity = 0
+        base = Self.noStorage
+    }
+
+    deinit { releaseStorage() }
+
+    /// Whether the buffer has storage now (a lending buffer between uses has none).
+    @inline(__always) public var holdsStorage: Bool { capacity > 0 }
+
+    /// A lending buffer that holds no bytes gives its storage back (to the pool if it is one of
+    /// its blocks, else to malloc: a buffer that grew for a large transfer); the next write or
+    /// read takes a block again. Bytes are never dropped: a buffer with any is left as it is.
+    @inline(__always)
+    public func shed() {
+        guard readerIndex == writerIndex, capacity > 0, blocks != nil else { return }
+        releaseStorage()
+        base = Self.noStorage
+        capacity = 0
+        readerIndex = 0
+        writerIndex = 0
+    }
+
+    private func releaseStorage() {
+        guard capacity > 0 else { return }
+        if capacity == blocks?.blockSize {
+            blocks?.give(base)
+        } else {
+            base.deallocate()
+        }
+    }
 
     @inline(__always) public var readableBytes: Int { writerIndex - readerIndex }
     @inline(__always) public var writableBytes: Int { capacity - writerIndex }
@@ -58,6 +103,19 @@ public final class IOBuffer {
     }
 
     private func reserveSlow(_ count: Int) {
+        if capacity == 0 {
+            // A lending buffer without storage (so with no bytes): a block, or more if asked.
+            if let size = blocks?.blockSize, count <= size, let block = blocks?.take() {
+                base = block
+                capacity = size
+            } else {
+                var size = max(64, 2 * (blocks?.blockSize ?? 32))
+                while size < count { size *= 2 }
+                base = .allocate(byteCount: size, alignment: 16)
+                capacity = size
+            }
+            return
+        }
         let unread = readableBytes
         if readerIndex > 0 && capacity - unread >= count {
             (base).copyMemory(from: base + readerIndex, byteCount: unread)
@@ -66,7 +124,7 @@ public final class IOBuffer {
             while newCapacity - unread < count { newCapacity *= 2 }
             let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
             grown.copyMemory(from: base + readerIndex, byteCount: unread)
-            base.deallocate()
+            releaseStorage()
             base = grown
             capacity = newCapacity
         }
@@ -154,13 +212,40 @@ public final class IOBuffer {
         case full
     }
 
+    /// Makes room for one read so the buffer holds at most `limit` bytes (moving unread bytes to
+    /// the front, or growing) and returns the free space to read into at `base + writerIndex`.
+    /// A lending buffer without storage reads into its pool's scratch block, so a read that
+    /// finds nothing takes no block; ``finishRead()`` must follow.
+    @inline(__always)
+    public func prepareRead(maxHeld limit: Int) -> Int {
+        if capacity == 0, let scratch = blocks?.scratch, let size = blocks?.blockSize {
+            base = scratch
+            capacity = size
+        } else if writableBytes < 4096 {
+            if readableBytes + 4096 > limit { compact() } else { reserve(min(capacity, limit - readableBytes)) }
+        }
+        return min(writableBytes, max(0, limit - readableBytes))
+    }
+
+    /// Ends a read begun with ``prepareRead(maxHeld:)``: a buffer reading into the scratch block
+    /// keeps it if bytes came (its pool takes another for scratch) and is left without storage
+    /// if none did.
+    @inline(__always)
+    public func finishRead() {
+        guard base == blocks?.scratch else { return }
+        if writerIndex == 0 {
+            base = Self.noStorage
+            capacity = 0
+        } else {
+            _ = blocks?.lendScratch()
+        }
+    }
+
     /// Reads from `fd` into free space, growing to hold at most `limit` bytes.
     @inline(__always)
     public func read(from fd: Int32, maxHeld limit: Int) throws(SystemError) -> ReadResult {
-        if writableBytes < 4096 {
-            if readableBytes + 4096 > limit { compact() } else { reserve(min(capacity, limit - readableBytes)) }
-        }
-        let space = min(writableBytes, max(0, limit - readableBytes))
+        let space = prepareRead(maxHeld: limit)
+        defer { finishRead() }
         guard space > 0 else { return .full }
         switch try Sys.read(fd, base + writerIndex, space) {
         case .processed(let n):

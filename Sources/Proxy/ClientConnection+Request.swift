@@ -11,7 +11,7 @@ extension ClientConnection {
     // MARK: Head
 
     func parseHead() {
-        if bufferedInput == 0 {
+        if input.isEmpty {
             arm(.idle, worker.settings.idleMillis)
             return
         }
@@ -100,13 +100,13 @@ extension ClientConnection {
             input.consume(head.length)
             resetForNextRequest()
             _ = flushOutput()
-            if !closed, bufferedInput > 0 { processInput() }
+            if !closed, !input.isEmpty { processInput() }
         } else {
             state = .closing
             worker.loop.clearDeadline(self)
             // Stop reading: whatever else the client sent is not going to be looked at.
             readable = false
-            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
         }
     }
 
@@ -128,7 +128,7 @@ extension ClientConnection {
         heldLogLine?.clear()
         logMethodLength = 0
         timerPhase = .idle
-        if bufferedInput == 0 { arm(.idle, worker.settings.idleMillis) }
+        if input.isEmpty { arm(.idle, worker.settings.idleMillis) }
     }
 
     /// Copies method and path for the access log: the head's bytes may be overwritten by body
@@ -209,7 +209,7 @@ extension ClientConnection {
         // `sentHead` and the upstream is attached once framing has proved itself.
         let out = upstream?.output ?? sentHead
         while true {
-            guard out.readableBytes < Self.highWater, bufferedInput > 0 else { break }
+            guard out.readableBytes < Self.highWater, !input.isEmpty else { break }
             switch requestBody {
             case .done:
                 break
@@ -281,7 +281,7 @@ extension ClientConnection {
 
     func pumpTunnelToUpstream() {
         guard let upstream else { return }
-        if bufferedInput > 0 {
+        if !input.isEmpty {
             upstream.output.append(input.readable)
             input.clear()
         }

@@ -10,13 +10,13 @@ extension ClientConnection {
         defer { releaseIdleBuffers() }
         guard upstream.becomeReady(ready: { arm(.upstreamResponse, worker.settings.responseTimeoutMillis) },
                                    failed: upstreamFailed) else { return }
-        if upstream.writable, upstream.pendingOutput > 0 {
+        if upstream.writable, !upstream.output.isEmpty {
             guard upstream.flush() else {
                 upstreamFailed()
                 return
             }
             // Room again upstream: take more of the client's body.
-            if upstream.pendingOutput < Self.highWater {
+            if upstream.output.readableBytes < Self.highWater {
                 if state == .tunnel { pumpTunnelToUpstream() } else { pumpRequest() }
                 if closed { return }
                 drive()
@@ -46,11 +46,11 @@ extension ClientConnection {
     /// Resumes the upstream → client direction once the client's output has room again: bytes
     /// already buffered first, then whatever the upstream socket still holds.
     func resumeResponseIfRoom() {
-        guard let upstream, state == .exchanging || state == .tunnel, pendingOutput < Self.highWater else { return }
-        if upstream.bufferedInput > 0 {
+        guard let upstream, state == .exchanging || state == .tunnel, output.readableBytes < Self.highWater else { return }
+        if !upstream.input.isEmpty {
             if state == .tunnel { pumpTunnelToClient() } else { pumpResponse() }
         }
-        if !closed, self.upstream === upstream, upstream.readable, pendingOutput < Self.highWater {
+        if !closed, self.upstream === upstream, upstream.readable, output.readableBytes < Self.highWater {
             readUpstream(upstream)
         }
     }
@@ -196,12 +196,12 @@ extension ClientConnection {
         if closeAfterResponse || worker.draining || peerClosed {
             state = .closing
             worker.loop.clearDeadline(self)
-            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
             return
         }
         resetForNextRequest()
         _ = flushOutput()
-        if !closed && bufferedInput > 0 { processInput() }
+        if !closed && !input.isEmpty { processInput() }
         // Input that arrived while the exchange had no use for it (a pipelined request, or the
         // client's FIN after a half-close) raised no new edge: go back for it, or the
         // connection would sit until the idle timeout.
@@ -215,7 +215,7 @@ extension ClientConnection {
             state = .closing
             upstream?.close()
             upstream = nil
-            if flushOutput(), pendingOutput == 0 { shutdownAndClose() }
+            if flushOutput(), output.isEmpty { shutdownAndClose() }
             return
         }
         if let upstream, response.headDone {
@@ -284,7 +284,7 @@ extension ClientConnection {
 
     func pumpTunnelToClient() {
         guard let upstream else { return }
-        if upstream.bufferedInput > 0 && output.readableBytes < Self.highWater {
+        if !upstream.input.isEmpty && output.readableBytes < Self.highWater {
             output.append(upstream.input.readable)
             upstream.input.clear()
         }

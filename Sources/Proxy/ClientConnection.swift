@@ -40,13 +40,79 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     static let highWater = 256 * 1024
 
     let fd: Int32
-    let listener: String
+    // The one-byte fields together, first, so no padding sits between them and the eight-byte
+    // ones: an idle connection is mostly this object.
     /// Accepted on an egress listener: the local app calling out (routes, outgoing tokens).
     let egress: Bool
+    /// Whether this connection's listener asks for client certificates.
+    let requestsClientCertificates: Bool
+    /// What the listener speaks: h2 by ALPN under TLS or by the preface in cleartext, and
+    /// whether HTTP/1.1 is served at all.
+    let offers: OfferedProtocols
+    /// No request has been read yet (only the first may turn out to be an HTTP/2 preface).
+    var firstRequest = true
+    /// `peerIP` came from a PROXY protocol header (the log says how the client was found).
+    var viaProxyProtocol = false
+    var timerPhase = TimerPhase.idle
+    var readable = false
+    var writable = true
+    var peerClosed = false
+    /// FIN or error signalled by epoll: keep reading until read returns 0 (see UpstreamConnection).
+    var hangup = false
+    var closed = false
+    var state: State
+    /// Whether the client gets the body chunked (HTTP/1.1) or delimited by close (HTTP/1.0).
+    var chunkToClient = false
+    var closeAfterResponse = false
+    var retried = false
+    var retryable = false
+    /// Bytes of the method at the start of `logLine` (see ``logMethodLength``).
+    private var methodLength: UInt32 = 0
+
+    let listener: String
     /// Where the current request goes: a pool index of the worker (0: ingress upstream).
     var target = 0
     /// The socket, or a TLS session over it: everything below the HTTP/1.1 codec.
     let transport: Transport
+    private var tlsFacts: TLSFacts?
+    /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
+    var tlsPeer: PeerCertificate? { tlsFacts?.peer }
+    /// The TLS facts the access log repeats on every request of this connection.
+    var tlsLog: AccessLog.TLSLogFields? { tlsFacts?.log }
+    private let live: LiveObjects
+    // The worker outlives every connection, pool and listener it owns (they die with its loop),
+    // so the reference needs no reference counting on the request path.
+    unowned(unsafe) let worker: Worker
+    /// The TCP peer, or the source from a PROXY protocol header once read.
+    var peerIP: IPAddress
+    var timer = TimerSlot()
+
+    /// Client bytes read and not yet used, and bytes for the client not yet written. Their
+    /// storage is lent by the worker's pool while they hold bytes and given back once empty at
+    /// the end of an event (``releaseIdleBuffers()``): a kept-alive connection waiting for its
+    /// next request holds none, so memory follows the requests in flight, not the connections.
+    let input: IOBuffer
+    let output: IOBuffer
+    // Taken from the worker's pool of small buffers when first used in a request, given back
+    // between requests (or, if the connection ends first, let go with it: their storage goes
+    // back to the pool from their own deinit).
+    private(set) var heldSentHead: IOBuffer?
+    private(set) var heldLogLine: IOBuffer?
+
+    var parser: RequestParser
+    // No room for fields until the first request: a connection that never sends one stays small.
+    var head = RequestHead(reservingFields: 0)
+    var requestBody = Body.done
+    var upstream: UpstreamConnection?
+    var response: UpstreamResponse
+
+    /// What the access log and the metrics will say of the current request.
+    var record: ExchangeRecord
+    var logMethodLength: Int {
+        get { Int(methodLength) }
+        set { methodLength = UInt32(clamping: newValue) }
+    }
+
     /// What the finished handshake said, kept apart so a cleartext connection carries one
     /// pointer for it rather than both values.
     final class TLSFacts {
@@ -58,64 +124,6 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             self.log = log
         }
     }
-
-    private var tlsFacts: TLSFacts?
-    /// The client's verified certificate, once the handshake is done (mutual TLS listeners).
-    var tlsPeer: PeerCertificate? { tlsFacts?.peer }
-    /// The TLS facts the access log repeats on every request of this connection.
-    var tlsLog: AccessLog.TLSLogFields? { tlsFacts?.log }
-    /// Whether this connection's listener asks for client certificates.
-    let requestsClientCertificates: Bool
-    /// What the listener speaks: h2 by ALPN under TLS or by the preface in cleartext, and
-    /// whether HTTP/1.1 is served at all.
-    let offers: OfferedProtocols
-    /// No request has been read yet (only the first may turn out to be an HTTP/2 preface).
-    var firstRequest = true
-    private let live: LiveObjects
-    /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
-    private let buffers: BufferPool
-    private let smallBuffers: BufferPool
-    // The worker outlives every connection, pool and listener it owns (they die with its loop),
-    // so the reference needs no reference counting on the request path.
-    unowned(unsafe) let worker: Worker
-    /// The TCP peer, or the source from a PROXY protocol header once read.
-    var peerIP: IPAddress
-    /// `peerIP` came from a PROXY protocol header (the log says how the client was found).
-    var viaProxyProtocol = false
-    var timer = TimerSlot()
-    var timerPhase = TimerPhase.idle
-
-    // The buffers are lent by the worker's pools while the connection has a use for them and go
-    // back between requests (``releaseIdleBuffers()``): a kept-alive connection waiting for its
-    // next request holds none, so memory follows the requests in flight, not the connections
-    // open. `input`, `output`, `sentHead` and `logLine` take one when first used.
-    private(set) var heldInput: IOBuffer?
-    private(set) var heldOutput: IOBuffer?
-    private(set) var heldSentHead: IOBuffer?
-    private(set) var heldLogLine: IOBuffer?
-    var readable = false
-    var writable = true
-    var peerClosed = false
-    /// FIN or error signalled by epoll: keep reading until read returns 0 (see UpstreamConnection).
-    var hangup = false
-    var closed = false
-    var state: State
-
-    var parser: RequestParser
-    // No room for fields until the first request: a connection that never sends one stays small.
-    var head = RequestHead(reservingFields: 0)
-    var requestBody = Body.done
-    var upstream: UpstreamConnection?
-    var response: UpstreamResponse
-    /// Whether the client gets the body chunked (HTTP/1.1) or delimited by close (HTTP/1.0).
-    var chunkToClient = false
-    var closeAfterResponse = false
-    var retried = false
-    var retryable = false
-
-    /// What the access log and the metrics will say of the current request.
-    var record: ExchangeRecord
-    var logMethodLength = 0
 
     init(fd: Int32, peer: SocketAddress, worker: Worker, listener: String, expectProxyHeader: Bool, tls: TLSSession?,
          offers: OfferedProtocols, egress: Bool = false) {
@@ -131,81 +139,54 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         self.state = expectProxyHeader ? .proxyHeader : tls != nil ? .handshaking : .readingHead
         self.parser = RequestParser(limits: worker.settings.requestLimits)
         self.response = UpstreamResponse(maxHeadBytes: worker.settings.requestLimits.maxHeadBytes, reservingFields: 0)
-        buffers = worker.buffers
-        smallBuffers = worker.smallBuffers
+        input = IOBuffer(lendingFrom: worker.buffers.blocks)
+        output = IOBuffer(lendingFrom: worker.buffers.blocks)
         live = worker.live
         live.clients.add(1, ordering: .relaxed)
     }
 
     deinit {
-        if let heldInput { buffers.give(heldInput) }
-        if let heldOutput { buffers.give(heldOutput) }
-        if let heldSentHead { smallBuffers.give(heldSentHead) }
-        if let heldLogLine { smallBuffers.give(heldLogLine) }
         live.clients.subtract(1, ordering: .relaxed)
     }
 
     // MARK: Buffers
 
-    /// Client bytes read and not yet used.
-    var input: IOBuffer {
-        if let heldInput { return heldInput }
-        let buffer = buffers.take()
-        heldInput = buffer
-        return buffer
-    }
-
-    /// Bytes for the client not yet written.
-    var output: IOBuffer {
-        if let heldOutput { return heldOutput }
-        let buffer = buffers.take()
-        heldOutput = buffer
-        return buffer
-    }
-
     /// The encoded upstream request head, kept to retry an idempotent request once (and, for a
     /// chunked request, its first body bytes until the framing has proved itself).
     var sentHead: IOBuffer {
-        if let heldSentHead { return heldSentHead }
-        let buffer = smallBuffers.take()
-        heldSentHead = buffer
-        return buffer
+        _read {
+            if heldSentHead == nil { heldSentHead = worker.smallBuffers.take() }
+            yield heldSentHead.unsafelyUnwrapped
+        }
     }
 
     /// Method and path of the current request, for the access log.
     var logLine: IOBuffer {
-        if let heldLogLine { return heldLogLine }
-        let buffer = smallBuffers.take()
-        heldLogLine = buffer
-        return buffer
+        _read {
+            if heldLogLine == nil { heldLogLine = worker.smallBuffers.take() }
+            yield heldLogLine.unsafelyUnwrapped
+        }
     }
 
-    /// Counts that do not take a buffer to say there is nothing.
-    var bufferedInput: Int { heldInput?.readableBytes ?? 0 }
-    var pendingOutput: Int { heldOutput?.readableBytes ?? 0 }
-
-    /// Gives back the buffers that hold nothing the connection still needs. Only called where
-    /// the connection's own work has unwound (the end of an event), so no caller still holds one:
-    /// empty input and output at any time, the request head and log line between requests. A
-    /// buffer with bytes in it (a pipelined request, an unsent answer) is never given back.
+    /// Gives back what holds nothing the connection still needs. Only called where the
+    /// connection's own work has unwound (the end of an event), so no caller is using a buffer:
+    /// the storage of empty input and output at any time, the request head and log line between
+    /// requests and once the last exchange is over. Bytes are never given back (a pipelined
+    /// request, an unsent answer).
     func releaseIdleBuffers() {
-        guard !closed else { return }
-        if let heldInput, heldInput.isEmpty {
-            self.heldInput = nil
-            buffers.give(heldInput)
+        if input.holdsStorage { input.shed() }
+        if output.holdsStorage { output.shed() }
+        switch state {
+        case .exchanging, .tunnel: return
+        case .readingHead, .handshaking, .proxyHeader, .closing: break
         }
-        if let heldOutput, heldOutput.isEmpty {
-            self.heldOutput = nil
-            buffers.give(heldOutput)
-        }
-        guard state == .readingHead || state == .handshaking || state == .proxyHeader else { return }
         if let heldSentHead {
             self.heldSentHead = nil
-            smallBuffers.give(heldSentHead)
+            worker.smallBuffers.give(heldSentHead)
         }
         if let heldLogLine {
             self.heldLogLine = nil
-            smallBuffers.give(heldLogLine)
+            worker.smallBuffers.give(heldLogLine)
         }
     }
 
@@ -244,12 +225,12 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
                 continue
             }
             if state == .closing {
-                if pendingOutput == 0 { close() }
+                if output.isEmpty { close() }
                 return
             }
             resumeResponseIfRoom()
             if closed { return }
-            guard readable, wantsInput(), bufferedInput < inputLimit else { return }
+            guard readable, wantsInput(), input.readableBytes < inputLimit else { return }
             guard readInput() else { return }
             processInput()
         }
@@ -302,7 +283,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// Flushes queued output; false if the connection was closed because of it.
     @inline(__always)
     func flushOutput() -> Bool {
-        guard writable, pendingOutput > 0 else { return true }
+        guard writable, !output.isEmpty else { return true }
         do {
             if try !transport.write(from: output) { writable = false }
         } catch {
@@ -320,11 +301,11 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
             return true
         case .exchanging:
             guard case .done = requestBody else {
-                return (upstream?.pendingOutput ?? upstreamPendingBytes) < Self.highWater && bufferedInput < inputLimit
+                return (upstream?.output.readableBytes ?? upstreamPendingBytes) < Self.highWater && input.readableBytes < inputLimit
             }
             return false
         case .tunnel:
-            return (upstream?.pendingOutput ?? 0) < Self.highWater
+            return (upstream?.output.readableBytes ?? 0) < Self.highWater
         case .closing:
             return false
         }
@@ -366,7 +347,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         switch state {
         case .handshaking:
             close()
-        case .readingHead where bufferedInput == 0, .proxyHeader where bufferedInput == 0:
+        case .readingHead where input.isEmpty, .proxyHeader where input.isEmpty:
             close()
         case .readingHead, .proxyHeader:
             // A partial head and then EOF: nothing to answer to.
@@ -465,7 +446,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
 
     func drain() {
         switch state {
-        case .readingHead where bufferedInput == 0, .proxyHeader, .handshaking:
+        case .readingHead where input.isEmpty, .proxyHeader, .handshaking:
             close()
         default:
             break

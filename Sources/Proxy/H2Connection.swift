@@ -22,12 +22,11 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
     let requestsClientCertificates: Bool
     let tlsLog: AccessLog.TLSLogFields?
     private let live: LiveObjects
-    private let buffers: BufferPool
-    // Lent by the worker's pool while there are frames to read or write, given back once empty
-    // at the end of an event (as for ``ClientConnection``): an idle HTTP/2 connection holds
-    // none, only nghttp2's own session.
-    private var heldInput: IOBuffer?
-    private var heldOutput: IOBuffer?
+    /// Their storage is lent by the worker's pool while there are frames to read or write and
+    /// given back once empty at the end of an event: an idle HTTP/2 connection holds only
+    /// nghttp2's session.
+    let input: IOBuffer
+    let output: IOBuffer
     var timer = TimerSlot()
     private(set) var closed = false
     private var readable = true
@@ -63,46 +62,15 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         requestsClientCertificates = connection.requestsClientCertificates
         tlsLog = connection.tlsLog
         live = worker.live
-        buffers = worker.buffers
+        input = IOBuffer(lendingFrom: worker.buffers.blocks)
+        output = IOBuffer(lendingFrom: worker.buffers.blocks)
         // Bytes already read past the HTTP/1.1 codec's view: the preface and what followed.
-        if connection.bufferedInput > 0 { input.append(connection.input.readable) }
+        input.append(connection.input.readable)
         live.clients.add(1, ordering: .relaxed)
     }
 
     deinit {
-        if let heldInput { buffers.give(heldInput) }
-        if let heldOutput { buffers.give(heldOutput) }
         live.clients.subtract(1, ordering: .relaxed)
-    }
-
-    private var input: IOBuffer {
-        if let heldInput { return heldInput }
-        let buffer = buffers.take()
-        heldInput = buffer
-        return buffer
-    }
-
-    private var output: IOBuffer {
-        if let heldOutput { return heldOutput }
-        let buffer = buffers.take()
-        heldOutput = buffer
-        return buffer
-    }
-
-    private var bufferedInput: Int { heldInput?.readableBytes ?? 0 }
-    private var pendingOutput: Int { heldOutput?.readableBytes ?? 0 }
-
-    /// Gives back empty buffers; only where no caller still holds one (the end of an event).
-    private func releaseIdleBuffers() {
-        guard !closed else { return }
-        if let heldInput, heldInput.isEmpty {
-            self.heldInput = nil
-            buffers.give(heldInput)
-        }
-        if let heldOutput, heldOutput.isEmpty {
-            self.heldOutput = nil
-            buffers.give(heldOutput)
-        }
     }
 
     /// Sends our SETTINGS and processes whatever already arrived.
@@ -122,7 +90,10 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
 
     func drive() {
         driveSteps()
-        releaseIdleBuffers()
+        if !closed {
+            if input.holdsStorage { input.shed() }
+            if output.holdsStorage { output.shed() }
+        }
     }
 
     private func driveSteps() {
@@ -133,7 +104,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
                 worker.loop.resumeSoon(self)
                 return
             }
-            if bufferedInput > 0 {
+            if !input.isEmpty {
                 receiving = true
                 do {
                     try session.receive(input.readable)
@@ -173,7 +144,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             }
             flushSession()
             if closed { return }
-            if !session.isAlive && pendingOutput == 0 {
+            if !session.isAlive && output.isEmpty {
                 close()
                 return
             }
@@ -216,12 +187,12 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             rounds += 1
             do {
                 let out = output
-                try session.send(budget: Self.highWater - out.readableBytes) { out.append($0) }
+                try session.send(budget: Self.highWater - output.readableBytes) { out.append($0) }
             } catch {
                 close()
                 return
             }
-            if writable, pendingOutput > 0 {
+            if writable, !output.isEmpty {
                 let before = output.readableBytes
                 do {
                     if try !transport.write(from: output) { writable = false }
@@ -233,7 +204,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             }
             // Go round again while there is something to do: streams that can read again, or
             // frames nghttp2 could not produce because the output was full until this write.
-            let drainedWithMoreToSay = writable && pendingOutput == 0 && session.wantsWrite
+            let drainedWithMoreToSay = writable && output.isEmpty && session.wantsWrite
             guard !waitingForRoom.isEmpty || drainedWithMoreToSay else { break }
             if rounds == 8 {
                 // Fairness: the rest on the next iteration.
@@ -245,13 +216,13 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
             for stream in waiting where !stream.finished { stream.resumeUpstream() }
         }
         updateIdleTimer()
-        // Streams call this from their upstream events, which hold none of these buffers.
-        releaseIdleBuffers()
+        // Streams call this from their upstream events, which use neither buffer.
+        if output.holdsStorage { output.shed() }
     }
 
     private func closeAfterFlush() {
         guard !closed else { return }
-        if pendingOutput > 0 { _ = try? transport.write(from: output) }
+        if !output.isEmpty { _ = try? transport.write(from: output) }
         close()
     }
 
@@ -334,7 +305,7 @@ final class H2Connection: EventHandler, TimerHandler, DownstreamConnection, H2Se
         // RST_STREAM of its timeout) still has to reach the client. Output waiting with nothing
         // written for a whole idle period is a client that stopped reading: close. Otherwise
         // look again later, so the connection is never without a deadline.
-        if pendingOutput > 0 && !wroteSinceDeadline {
+        if !output.isEmpty && !wroteSinceDeadline {
             close()
             return
         }

@@ -178,7 +178,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
         guard let upstream, !finished else { return }
         guard upstream.becomeReady(ready: { arm(.upstreamResponse, worker.settings.responseTimeoutMillis) },
                                    failed: upstreamFailed) else { return }
-        if upstream.writable, upstream.pendingOutput > 0 {
+        if upstream.writable, !upstream.output.isEmpty {
             flushUpstream(upstream)
             if finished { return }
         }
@@ -189,7 +189,7 @@ final class H2Stream: TimerHandler, UpstreamOwner {
     /// Called by the connection once nghttp2 took buffered body bytes (inside its flush).
     func resumeUpstream() {
         guard let upstream, !finished else { return }
-        if upstream.bufferedInput > 0 { pumpResponse(upstream) }
+        if !upstream.input.isEmpty { pumpResponse(upstream) }
         readUpstream(upstream)
     }
 

@@ -175,7 +175,8 @@ public final class ProxyServer: @unchecked Sendable {
         return (sockets, bound)
     }
 
-    /// Buffers the workers' connections hold now (both pools): none once every connection is idle.
+    /// Storage blocks the workers' connections hold now (both pools): none once every
+    /// connection, client and upstream, is idle.
     public var lentBuffers: Int {
         workers.reduce(0) { $0 + $1.buffers.lentCount + $1.smallBuffers.lentCount }
     }

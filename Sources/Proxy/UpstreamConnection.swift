@@ -12,15 +12,13 @@ final class UpstreamConnection: EventHandler {
     /// TCP connect finished (the TLS handshake may still be under way).
     var tcpConnected = false
     private let live: LiveObjects
-    /// Held strongly: `deinit` gives the buffers back, and may run after the worker is gone.
-    private let buffers: BufferPool
     // The worker outlives every connection, pool and listener it owns (they die with its loop),
     // so the reference needs no reference counting on the request path.
     unowned(unsafe) let worker: Worker
-    // Lent by the worker's pool while an exchange uses the connection and given back when it
-    // goes idle into the pool (``releaseBuffers()``): pooled connections hold no buffers.
-    private var heldInput: IOBuffer?
-    private var heldOutput: IOBuffer?
+    /// Their storage is lent by the worker's pool while they hold bytes; a connection idle in
+    /// the pool holds none (``UpstreamPool/release(_:)`` sheds it).
+    let input: IOBuffer
+    let output: IOBuffer
     /// Ready for HTTP: connected, and under TLS the handshake done and verified.
     var connected = false
     var readable = false
@@ -49,45 +47,12 @@ final class UpstreamConnection: EventHandler {
         self.worker = worker
         live = worker.live
         live.upstreams.add(1, ordering: .relaxed)
-        buffers = worker.buffers
+        input = IOBuffer(lendingFrom: worker.buffers.blocks)
+        output = IOBuffer(lendingFrom: worker.buffers.blocks)
     }
 
     deinit {
-        if let heldInput { buffers.give(heldInput) }
-        if let heldOutput { buffers.give(heldOutput) }
         live.upstreams.subtract(1, ordering: .relaxed)
-    }
-
-    /// The upstream's bytes not yet used by the exchange.
-    var input: IOBuffer {
-        if let heldInput { return heldInput }
-        let buffer = buffers.take()
-        heldInput = buffer
-        return buffer
-    }
-
-    /// Request bytes not yet written to the upstream.
-    var output: IOBuffer {
-        if let heldOutput { return heldOutput }
-        let buffer = buffers.take()
-        heldOutput = buffer
-        return buffer
-    }
-
-    /// Counts that do not take a buffer to say there is nothing.
-    var bufferedInput: Int { heldInput?.readableBytes ?? 0 }
-    var pendingOutput: Int { heldOutput?.readableBytes ?? 0 }
-
-    /// Gives back the buffers that hold nothing; for a connection no exchange is using.
-    func releaseBuffers() {
-        if let heldInput, heldInput.isEmpty {
-            self.heldInput = nil
-            buffers.give(heldInput)
-        }
-        if let heldOutput, heldOutput.isEmpty {
-            self.heldOutput = nil
-            buffers.give(heldOutput)
-        }
     }
 
     func handleEvent(_ events: UInt32) {
@@ -102,7 +67,7 @@ final class UpstreamConnection: EventHandler {
             // unless it is a TLS message with no data for us (a session ticket).
             if case .tls = transport, (try? transport.read(into: input, maxHeld: 4096)) == .wouldBlock, input.isEmpty {
                 readable = false
-                releaseBuffers()
+                input.shed()
                 return
             }
             pool.discard(self)
@@ -223,7 +188,7 @@ final class UpstreamConnection: EventHandler {
     /// Writes what is queued; false means the connection failed.
     @inline(__always)
     func flush() -> Bool {
-        guard connected, writable, pendingOutput > 0 else { return true }
+        guard connected, writable, !output.isEmpty else { return true }
         do {
             if try !transport.write(from: output) { writable = false }
             return true

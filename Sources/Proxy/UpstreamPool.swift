@@ -58,12 +58,12 @@ final class UpstreamPool {
 
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
-        guard !connection.closed, !connection.hangup, idle.count < target.maxIdle, connection.bufferedInput == 0,
-              connection.pendingOutput == 0 else {
+        guard !connection.closed, !connection.hangup, idle.count < target.maxIdle, connection.input.isEmpty, connection.output.isEmpty else {
             connection.close()
             return
         }
-        connection.releaseBuffers()
+        connection.input.shed()
+        connection.output.shed()
         connection.reuseCount += 1
         connection.readable = false
         idle.append(connection)

@@ -22,7 +22,7 @@ final class Worker {
     /// read or write and given back when they idle.
     let buffers = BufferPool()
     /// 2 KiB buffers for what a request needs beside them: the upstream head kept for a retry,
-    /// the access log's method and path.
+    /// the access log's method and path. Connections take these only while a request is on.
     let smallBuffers = BufferPool(bufferSize: 2048)
     /// Made by ``apply(_:newSockets:)`` from the configuration in effect: the ingress chain
     /// (network, certificate, token) and the egress one (route, outgoing token).
@@ -151,7 +151,7 @@ final class Worker {
         // is no TCP_DEFER_ACCEPT: when nothing is there yet this costs one read saying EAGAIN.)
         connection.readable = true
         connection.drive()
-        if !connection.closed && connection.state == .readingHead && connection.bufferedInput == 0 {
+        if !connection.closed && connection.state == .readingHead && connection.input.isEmpty {
             connection.arm(.idle, settings.idleMillis)
         }
     }

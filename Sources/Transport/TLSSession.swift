@@ -87,10 +87,8 @@ public final class TLSSession {
     /// results as a plain socket read (``IOBuffer/ReadResult``).
     public func read(into buffer: IOBuffer, maxHeld limit: Int) throws(TLSError) -> IOBuffer.ReadResult {
         readWantsWrite = false
-        if buffer.writableBytes < 4096 {
-            if buffer.readableBytes + 4096 > limit { buffer.compact() } else { buffer.reserve(min(buffer.capacity, limit - buffer.readableBytes)) }
-        }
-        let space = min(buffer.writableBytes, max(0, limit - buffer.readableBytes))
+        let space = buffer.prepareRead(maxHeld: limit)
+        defer { buffer.finishRead() }
         guard space > 0 else { return .full }
         // SSL_read gives one record at a time, so a short read does not mean the socket is
         // drained: keep reading until OpenSSL wants the socket again (then it is, and an edge

@@ -30,8 +30,7 @@ public final class BufferPool: @unchecked Sendable {
     /// Takes back a buffer from ``take()``: its bytes are dropped and its storage returned.
     @inline(__always)
     public func give(_ buffer: IOBuffer) {
-        buffer.clear()
-        buffer.shed()
+        buffer.dropAll()
         guard free.count < maxFree else { return }
         free.append(buffer)
     }

@@ -55,6 +55,15 @@ public final class IOBuffer {
         writerIndex = 0
     }
 
+    /// Drops every byte and, for a lending buffer, gives the storage back: for bytes whose use
+    /// is over (an upstream head kept for a retry, once the exchange has ended).
+    @inline(__always)
+    public func dropAll() {
+        readerIndex = 0
+        writerIndex = 0
+        shed()
+    }
+
     private func releaseStorage() {
         guard capacity > 0 else { return }
         if capacity == blocks?.blockSize {

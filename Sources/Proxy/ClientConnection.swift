@@ -93,9 +93,8 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// next request holds none, so memory follows the requests in flight, not the connections.
     let input: IOBuffer
     let output: IOBuffer
-    // Taken from the worker's pool of small buffers when first used in a request, given back
-    // between requests (or, if the connection ends first, let go with it: their storage goes
-    // back to the pool from their own deinit).
+    // Made on a connection's first request (none for one that never sends any), lending 2 KiB
+    // blocks; their bytes and storage are dropped once each exchange is over.
     private(set) var heldSentHead: IOBuffer?
     private(set) var heldLogLine: IOBuffer?
 
@@ -155,7 +154,7 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// chunked request, its first body bytes until the framing has proved itself).
     var sentHead: IOBuffer {
         _read {
-            if heldSentHead == nil { heldSentHead = worker.smallBuffers.take() }
+            if heldSentHead == nil { heldSentHead = IOBuffer(lendingFrom: worker.smallBlocks) }
             yield heldSentHead.unsafelyUnwrapped
         }
     }
@@ -163,16 +162,16 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
     /// Method and path of the current request, for the access log.
     var logLine: IOBuffer {
         _read {
-            if heldLogLine == nil { heldLogLine = worker.smallBuffers.take() }
+            if heldLogLine == nil { heldLogLine = IOBuffer(lendingFrom: worker.smallBlocks) }
             yield heldLogLine.unsafelyUnwrapped
         }
     }
 
-    /// Gives back what holds nothing the connection still needs. Only called where the
-    /// connection's own work has unwound (the end of an event), so no caller is using a buffer:
-    /// the storage of empty input and output at any time, the request head and log line between
-    /// requests and once the last exchange is over. Bytes are never given back (a pipelined
-    /// request, an unsent answer).
+    /// Gives back the storage of what holds nothing the connection still needs. Only called
+    /// where the connection's own work has unwound (the end of an event), so no caller is using
+    /// a buffer: empty input and output at any time; the upstream head and the log line, whose
+    /// bytes are spent, between requests and once the last exchange is over. Bytes still to be
+    /// used are never dropped (a pipelined request, an unsent answer).
     func releaseIdleBuffers() {
         if input.holdsStorage { input.shed() }
         if output.holdsStorage { output.shed() }
@@ -180,14 +179,8 @@ final class ClientConnection: EventHandler, TimerHandler, UpstreamOwner, Downstr
         case .exchanging, .tunnel: return
         case .readingHead, .handshaking, .proxyHeader, .closing: break
         }
-        if let heldSentHead {
-            self.heldSentHead = nil
-            worker.smallBuffers.give(heldSentHead)
-        }
-        if let heldLogLine {
-            self.heldLogLine = nil
-            worker.smallBuffers.give(heldLogLine)
-        }
+        heldSentHead?.dropAll()
+        heldLogLine?.dropAll()
     }
 
     // MARK: Events

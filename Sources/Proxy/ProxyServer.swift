@@ -178,12 +178,12 @@ public final class ProxyServer: @unchecked Sendable {
     /// Storage blocks the workers' connections hold now (both pools): none once every
     /// connection, client and upstream, is idle.
     public var lentBuffers: Int {
-        workers.reduce(0) { $0 + $1.buffers.lentCount + $1.smallBuffers.lentCount }
+        workers.reduce(0) { $0 + $1.buffers.lentCount + $1.smallBlocks.lentCount }
     }
 
     /// Bytes held by the workers' buffer pools for reuse: memory that stays by design.
     public var pooledBufferBytes: Int {
-        workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize + $1.smallBuffers.freeCount * $1.smallBuffers.bufferSize }
+        workers.reduce(0) { $0 + $1.buffers.freeCount * $1.buffers.bufferSize + $1.smallBlocks.freeCount * $1.smallBlocks.blockSize }
     }
 
     // MARK: Reload

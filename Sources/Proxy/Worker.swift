@@ -23,7 +23,7 @@ final class Worker {
     let buffers = BufferPool()
     /// 2 KiB buffers for what a request needs beside them: the upstream head kept for a retry,
     /// the access log's method and path. Connections take these only while a request is on.
-    let smallBuffers = BufferPool(bufferSize: 2048)
+    let smallBlocks = BlockPool(blockSize: 2048)
     /// Made by ``apply(_:newSockets:)`` from the configuration in effect: the ingress chain
     /// (network, certificate, token) and the egress one (route, outgoing token).
     var pipeline = RequestPipeline(filters: [])

@@ -4,11 +4,13 @@
 # that all are served and none refused or closed, that the kernel's accept queue never
 # overflowed (TcpExt ListenOverflows/ListenDrops), and that a fresh request is answered promptly
 # while they are all held (accept does not stall). The proxy starts with a soft open-file limit
-# of 1,024, so the run also shows `serve` raising it (its log line is printed).
+# of PROXY_NOFILE (default 1,024, a common default), so the run also shows `serve` raising it
+# (its log line is printed).
 #
 #   bench/many.sh                                  # 10,000 connections, 1,000 requests in flight
 #   CONNECTIONS=15000 INFLIGHT=2000 bench/many.sh
 #   PORTCULLIS_BIN=/tmp/old/portcullis bench/many.sh
+#   PROXY_NOFILE=20000 PORTCULLIS_BIN=/tmp/old/portcullis bench/many.sh   # an old binary, limit raised for it
 #
 # When the hard open-file limit is below what CONNECTIONS needs (one descriptor per client in
 # this script's client and in the proxy, plus the upstream connections), the run says so and
@@ -18,6 +20,7 @@ cd "$(dirname "$0")/.."
 
 CONNECTIONS=${CONNECTIONS:-10000}
 INFLIGHT=${INFLIGHT:-1000}
+PROXY_NOFILE=${PROXY_NOFILE:-1024}
 PHASE_TIMEOUT=${PHASE_TIMEOUT:-120}
 PORT_BASE=${PORT_BASE:-18300}
 BACKEND_PORT=$PORT_BASE
@@ -61,7 +64,7 @@ timeouts: {idle: 600s, request_header: 600s}
 log:
   access: false
 YAML
-(ulimit -Sn 1024; exec "$bin" serve --config "$work/portcullis.yaml") >/dev/null 2>"$work/portcullis.err" & proxy=$!; pids+=("$proxy")
+(ulimit -Sn "$PROXY_NOFILE"; exec "$bin" serve --config "$work/portcullis.yaml") >/dev/null 2>"$work/portcullis.err" & proxy=$!; pids+=("$proxy")
 wait_port "$PORTCULLIS_PORT"
 
 # TcpExt ListenOverflows and ListenDrops, machine-wide (loopback only here, but other processes
@@ -74,7 +77,7 @@ probe() { curl -s -o /dev/null -m 10 -w "%{http_code} %{time_total}s" "http://12
 
 echo "$CONNECTIONS connections, 1 worker, all connects at once, $INFLIGHT requests in flight"
 echo "limits: open files hard $hard, net.core.somaxconn $somaxconn, tcp_max_syn_backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-grep -h "open files" "$work/portcullis.err" | sed 's/^/proxy log: /' || echo "proxy log: no open-files line (the proxy runs with a soft limit of 1024)"
+grep -h "open files" "$work/portcullis.err" | sed 's/^/proxy log: /' || echo "proxy log: no open-files line (the proxy runs with a soft limit of $PROXY_NOFILE)"
 base_rss=$(rss_kib "$proxy"); base_fds=$(fd_count "$proxy"); drops_before=$(listen_drops)
 rm -f "$work/ctl" "$work/out"; mkfifo "$work/ctl"
 "$work/conns" -i -p "$PORTCULLIS_PORT" -n "$CONNECTIONS" -C "$CONNECTIONS" -c "$INFLIGHT" -T "$PHASE_TIMEOUT" <"$work/ctl" >"$work/out" & client=$!

@@ -6,6 +6,7 @@
 #   bench/churn.sh                          # defaults: 4 rounds of 8 s, 16 clients, 2 workers
 #   ROUNDS=6 SECONDS_PER_ROUND=10 bench/churn.sh
 #   MODES="open empty" bench/churn.sh       # only some rows
+#   PORTCULLIS_BIN=/tmp/old/portcullis bench/churn.sh   # no build: that binary (before/after)
 #
 # Setup as in the report that found the leak: network rules (127.0.0.3 denied, the rest of
 # 127.0.0.0/8 allowed), one RS256 issuer, /open/* excluded from auth, access log off, the echo
@@ -30,20 +31,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+. bench/lib.sh  # portcullis_bin, wait_port
 
 cc -O2 -pthread -o "$work/churn" bench/churn.c
-echo "building portcullis (release)..." >&2
-swift build -c release --product portcullis >&2
-bin=$(swift build -c release --show-bin-path)/portcullis
-
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listening on 127.0.0.1:$1" >&2
-  return 1
-}
+portcullis_bin
 
 rss_mb() { awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
 # nginx's memory is its workers': sum them (the master does no request work).

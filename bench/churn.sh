@@ -23,15 +23,8 @@ BACKEND_PORT=${BACKEND_PORT:-18100}
 PORTCULLIS_PORT=${PORTCULLIS_PORT:-18101}
 NGINX_PORT=${NGINX_PORT:-18102}
 
-work=$(mktemp -d /tmp/portcullis-churn.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . bench/lib.sh  # portcullis_bin, wait_port
+bench_workdir churn
 
 cc -O2 -pthread -o "$work/churn" bench/churn.c
 portcullis_bin

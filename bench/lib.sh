@@ -1,6 +1,20 @@
-# Shared by the bench scripts (sourced, after `cd` to the repository root and with $work set):
+# Shared by the bench scripts (sourced, after `cd` to the repository root; call bench_workdir first):
 # the binary under test, waiting for a port or a client's line, refusing busy ports, nginx's
 # configuration, and a server's memory and descriptors.
+
+# A scratch directory in $work for script NAME, and an EXIT trap that stops every process whose
+# pid the script added to $pids and removes the directory.
+bench_workdir() {
+  work=$(mktemp -d "/tmp/portcullis-$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 
 # The portcullis binary to run: PORTCULLIS_BIN as given (a build of another commit, for a
 # before/after), else a release build (in SCRATCH_PATH when set). Sets $bin.

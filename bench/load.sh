@@ -78,17 +78,10 @@ for p in "$BACKEND_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$PORTCULLIS_PORT" "$METR
   fi
 done
 
-work=$(mktemp -d /tmp/portcullis-load.XXXXXX)
-pids=()
-declare -A procs  # row name → the pid whose CPU time (with its children's) is that row's proxy
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # portcullis_bin, wait_port and nginx_conf, shared with the other bench scripts.
 . bench/lib.sh
+bench_workdir load
+declare -A procs  # row name → the pid whose CPU time (with its children's) is that row's proxy
 
 portcullis_bin  # PORTCULLIS_BIN, or a release build
 if [ "$TLS" = 1 ]; then

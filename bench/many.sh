@@ -27,15 +27,8 @@ BACKEND_PORT=$PORT_BASE
 PORTCULLIS_PORT=$((PORT_BASE + 1))
 SCRATCH_PATH=${SCRATCH_PATH:-}
 
-work=$(mktemp -d /tmp/portcullis-many.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_workdir many
 refuse_busy_ports "$BACKEND_PORT" "$PORTCULLIS_PORT"
 
 hard=$(ulimit -Hn)

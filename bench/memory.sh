@@ -32,15 +32,8 @@ PORTCULLIS_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 SCRATCH_PATH=${SCRATCH_PATH:-}
 
-work=$(mktemp -d /tmp/portcullis-memory.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_workdir memory
 refuse_busy_ports "$BACKEND_PORT" "$PORTCULLIS_PORT" "$NGINX_PORT"
 
 portcullis_bin

@@ -39,15 +39,8 @@ esac
 mark=$(( seconds >= 600 ? 120 : seconds / 5 ))
 window=$(( seconds >= 600 ? 60 : (seconds / 10 > 5 ? seconds / 10 : 5) ))
 
-work=$(mktemp -d /tmp/portcullis-soak.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_workdir soak
 refuse_busy_ports "$BACKEND_PORT" "$PORTCULLIS_PORT" "$ADMIN_PORT"
 
 portcullis_bin

@@ -96,18 +96,10 @@ struct GRPCTests {
     /// config/examples/grpc.yaml, as documented, in front of a real gRPC server.
     @Test func theGRPCExampleConfigServesAndRefusesAsDocumented() throws {
         let server = try Self.server()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("config/examples/grpc.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
-            .replacingOccurrences(of: "http://127.0.0.1:50051", with: "http://127.0.0.1:\(server.port)")
-            .replacingOccurrences(of: "jwks_file: config/examples/demo-jwks.json", with: "jwks_file: \(root.path)/config/examples/demo-jwks.json")
-            .replacingOccurrences(of: "workers: auto", with: "workers: 1")
-        let config = try PortcullisConfig.parse(yaml: text)
-        let proxy = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
-        try proxy.start()
-        defer { proxy.shutdown(drainMillis: 200) }
-        let port = proxy.boundAddresses[0].port
-        let key = try SigningKey(pem: Array(try String(contentsOf: root.appendingPathComponent("config/examples/demo-signing-key.pem"), encoding: .utf8).utf8))
+        let example = try ExampleConfig("grpc.yaml", upstream: "http://127.0.0.1:50051", port: server.port)
+        defer { example.proxy.shutdown(drainMillis: 200) }
+        let port = example.port
+        let key = try ExampleConfig.demoKey()
         let token = try key.mint(claims: """
         {"iss":"https://demo.portcullis.local/","aud":"api://orders","exp":4102444800,"azp":"service-a","roles":["Orders.Call"]}
         """, kid: "demo-key")

@@ -229,18 +229,10 @@ struct RouteTests {
     /// config/examples/routes.yaml, as its comments say to try it.
     @Test func theRoutesExampleServesAsDocumented() throws {
         let backend = try DemoBackendHandle()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("config/examples/routes.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
-            .replacingOccurrences(of: "http://127.0.0.1:8000", with: "http://127.0.0.1:\(backend.port)")
-            .replacingOccurrences(of: "jwks_file: config/examples/demo-jwks.json", with: "jwks_file: \(root.path)/config/examples/demo-jwks.json")
-            .replacingOccurrences(of: "workers: auto", with: "workers: 1")
-        let config = try PortcullisConfig.parse(yaml: text)
-        let proxy = try ProxyServer(config: config, pipeline: try PipelineFactory(config: config))
-        try proxy.start()
-        defer { proxy.shutdown(drainMillis: 200) }
-        let port = proxy.boundAddresses[0].port
-        let key = try SigningKey(pem: Array(try String(contentsOf: root.appendingPathComponent("config/examples/demo-signing-key.pem"), encoding: .utf8).utf8))
+        let example = try ExampleConfig("routes.yaml", upstream: "http://127.0.0.1:8000", port: backend.port)
+        defer { example.proxy.shutdown(drainMillis: 200) }
+        let port = example.port
+        let key = try ExampleConfig.demoKey()
         let auditor = try key.mint(claims: """
         {"iss":"https://demo.portcullis.local/","aud":"api://service-b","exp":4102444800,"azp":"service-a","oid":"oid-1","roles":["Auditor"]}
         """, kid: "demo-key")

@@ -65,13 +65,6 @@ enum EasyAuth {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// The principal as JSON text (tests and tools).
-    static func principal(_ claims: JSONValue) -> String {
-        var out: [UInt8] = []
-        writePrincipal(claims, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     static func claimText(_ value: JSONValue?) -> String? {
         switch value {
         case .string(let s)?: s

@@ -288,10 +288,4 @@ extension JSONValue {
         }
         out.append(UInt8(ascii: "\""))
     }
-
-    static func quote(_ s: String) -> String {
-        var out: [UInt8] = []
-        writeQuoted(s, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
 }
